@@ -1,0 +1,327 @@
+"""The thin Pryv.io client the plugins share.
+
+It knows the platform's URLs in DNS mode and DNS-less mode, makes one HTTP(S) call that honours the
+plugin's deadline, names the stage at which a call failed, and reads Pryv's two error body shapes.
+"""
+import json
+import re
+import socket
+import threading
+import time
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
+
+# An events?limit=1 answer is a few hundred bytes: anything much larger is not the API talking.
+BODY_CAP = 1024 * 1024
+USER_AGENT = "check_pryv"
+
+
+class DeadlineExceeded(Exception):
+    """Raised (from the SIGALRM handler, or by a check) when the plugin's own deadline has passed."""
+
+
+class Deadline:
+    """The time the plugin allows itself, counted from its start, less a margin to print a result."""
+
+    MARGIN = 0.25
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.expires = time.monotonic() + max(0.1, seconds - self.MARGIN)
+
+    def remaining(self):
+        """Seconds left; raises DeadlineExceeded once there are none."""
+        left = self.expires - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded()
+        return left
+
+
+class TransportError(Exception):
+    """The platform was not reached or did not answer completely; `stage` says where it stopped."""
+
+    WHAT = {
+        "resolve": "cannot resolve {host}",
+        "connect": "cannot connect to {endpoint}",
+        "TLS": "TLS handshake with {endpoint} failed",
+        "response": "no answer from {endpoint}",
+        "body": "answer from {endpoint} incomplete",
+    }
+
+    def __init__(self, stage, url, host, port, address, reason, elapsed):
+        self.stage, self.url, self.host, self.port, self.address = stage, url, host, port, address
+        self.reason, self.elapsed = reason, elapsed
+        endpoint = "%s:%s" % (host, port) + (" (%s)" % address if address and address != host else "")
+        super().__init__("%s: %s" % (self.WHAT[stage].format(host=host, endpoint=endpoint), reason))
+
+    def details(self):
+        return ["url: %s" % self.url, "failed at stage: %s" % self.stage, "address: %s" % (self.address or "none"),
+                "after: %.3fs" % self.elapsed]
+
+
+class Target:
+    """Where the platform's register and cores are, in DNS mode (a domain) or DNS-less mode (a hostname)."""
+
+    def __init__(self, domain=None, hostname=None, scheme="https", port=None):
+        self.domain, self.hostname, self.scheme = domain, hostname, scheme
+        self.port = port or (443 if scheme == "https" else 80)
+
+    def _url(self, host, path):
+        default = 443 if self.scheme == "https" else 80
+        netloc = host if self.port == default else "%s:%d" % (host, self.port)
+        return "%s://%s%s" % (self.scheme, netloc, path)
+
+    def register_url(self, path):
+        """`reg.DOMAIN/path` in DNS mode, `HOSTNAME/reg/path` DNS-less."""
+        if self.domain:
+            return self._url("reg." + self.domain, "/" + path)
+        return self._url(self.hostname, "/reg/" + path)
+
+    def core_url(self, username, path):
+        """`USER.DOMAIN/path` in DNS mode, `HOSTNAME/USER/path` DNS-less."""
+        if self.domain:
+            return self._url(username + "." + self.domain, "/" + path)
+        return self._url(self.hostname, "/%s/%s" % (quote(username), path))
+
+
+class Answer:
+    """A complete HTTP answer, as the plugins judge it."""
+
+    def __init__(self, url, status, reason, headers, body, elapsed, address, capped):
+        self.url, self.status, self.reason, self.headers = url, status, reason, headers
+        self.body, self.elapsed, self.address, self.capped = body, elapsed, address, capped
+        self.received_at = time.time()
+        self._json = False
+
+    @property
+    def json(self):
+        """The body as JSON, or None when it is not JSON."""
+        if self._json is False:
+            try:
+                self._json = json.loads(self.body.decode("utf-8"))
+            except ValueError:
+                self._json = None
+        return self._json
+
+    @property
+    def api_version(self):
+        meta = self.json.get("meta") if isinstance(self.json, dict) else None
+        version = meta.get("apiVersion") if isinstance(meta, dict) else None
+        return version or self.headers.get("API-Version")
+
+    @property
+    def server_time(self):
+        """`meta.serverTime` (seconds since the epoch), or None."""
+        meta = self.json.get("meta") if isinstance(self.json, dict) else None
+        value = meta.get("serverTime") if isinstance(meta, dict) else None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    @property
+    def pryv_error(self):
+        """(id, message) from `{"error": {...}}` (core, DNS-less register) or a flat `{"id": ...}` (register)."""
+        body = self.json
+        if not isinstance(body, dict):
+            return None
+        error = body.get("error") if isinstance(body.get("error"), dict) else body
+        if isinstance(error.get("id"), str):
+            return error["id"], str(error.get("message") or "")
+        return None
+
+    def problem(self):
+        """What is wrong with an answer that is not the expected one, in a few words."""
+        if 300 <= self.status < 400:
+            location = self.headers.get("Location") or "nowhere"
+            return "%d redirect to %s (not followed)" % (self.status, location)
+        if self.capped:
+            return "%d with a body over %d bytes (stopped reading)" % (self.status, BODY_CAP)
+        error = self.pryv_error
+        if error:
+            return "%d %s: %s" % (self.status, error[0], error[1])
+        return "%d %s" % (self.status, self.body_excerpt())
+
+    def body_excerpt(self, length=60):
+        """An HTML page's title, or the start of any other body, on one line."""
+        text = self.body[:4096].decode("utf-8", "replace")
+        title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+        if title:
+            return "HTML page '%s'" % " ".join(title.group(1).split())
+        text = " ".join(text.split())
+        if not text:
+            return "with an empty body"
+        return "'%s'" % (text[:length] + ("..." if len(text) > length else ""))
+
+    def details(self):
+        """Long output lines: what an operator needs to act."""
+        lines = ["url: %s" % self.url,
+                 "connected to: %s" % self.address,
+                 "status: %d %s" % (self.status, self.reason),
+                 "time: %.3fs" % self.elapsed]
+        if self.api_version:
+            lines.append("API version: %s" % self.api_version)
+        if self.server_time is not None:
+            lines.append("server time: %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.server_time)))
+        return lines
+
+
+class _Call:
+    """The state of the one call in progress, shared with the connection classes below."""
+
+    def __init__(self, addresses):
+        self.addresses = addresses
+        self.stage = "connect"
+        self.address = None
+
+
+class _PinnedConnectionMixin:
+    """Connects to an address chosen by the client; Host, SNI and the certificate check keep the URL's host."""
+
+    call = None  # set on the per-client subclass
+
+    def _new_conn(self):
+        call, failure = self.call, None
+        url_host = self._dns_host
+        for address in call.addresses:
+            call.stage, call.address = "connect", address
+            self._dns_host = address  # only the TCP connection uses it; restored before TLS
+            try:
+                sock = super()._new_conn()
+                break
+            except NewConnectionError as error:  # refused or unreachable: try the next address
+                failure = error
+            finally:
+                self._dns_host = url_host
+        else:
+            raise failure
+        call.stage = "TLS" if isinstance(self, HTTPSConnection) else "response"
+        return sock
+
+    def connect(self):
+        super().connect()
+        self.call.stage = "response"
+
+
+class _PinnedAdapter(HTTPAdapter):
+    def __init__(self, call):
+        self.call = call
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        attrs = {"call": self.call}
+        http = type("Conn", (_PinnedConnectionMixin, HTTPConnection), attrs)
+        https = type("TLSConn", (_PinnedConnectionMixin, HTTPSConnection), attrs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": http}),
+            "https": type("TLSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
+        }
+
+
+def resolve(host, port, deadline):
+    """getaddrinfo in a daemon thread, so that a hanging resolver cannot outlive the deadline."""
+    result = {}
+
+    def lookup():
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            result["addresses"] = list(dict.fromkeys(info[4][0] for info in infos))
+        except OSError as error:
+            result["error"] = error
+
+    thread = threading.Thread(target=lookup, daemon=True)
+    thread.start()
+    thread.join(deadline.remaining())
+    if thread.is_alive():
+        raise DeadlineExceeded()
+    if "error" in result:
+        raise result["error"]
+    return result["addresses"]
+
+
+def _root_cause(error):
+    """The innermost exception behind requests' and urllib3's wrappers."""
+    seen = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = error.__cause__ or error.__context__
+        if inner is None and error.args and isinstance(error.args[-1], BaseException):
+            inner = error.args[-1]
+        if not isinstance(inner, BaseException):
+            break
+        error = inner
+    return error
+
+
+def _reason(error):
+    """A short, human reason for a transport failure."""
+    cause = _root_cause(error)
+    if isinstance(cause, (socket.timeout, TimeoutError)) or "timed out" in str(cause):
+        return "timed out"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, ConnectionResetError):
+        return "connection reset by peer"
+    if getattr(cause, "verify_message", None):
+        return "certificate verify failed: %s" % cause.verify_message
+    if getattr(cause, "reason", None) and isinstance(cause.reason, str):
+        return cause.reason.replace("_", " ").lower()
+    text = str(cause) or type(cause).__name__
+    text = re.sub(r"^\[Errno -?\d+\] ", "", text)
+    text = re.sub(r"^<[^>]+>: ", "", text)
+    return text.split("(")[0].strip(" :") or type(cause).__name__
+
+
+class Client:
+    """One HTTP(S) call at a time to the platform, bounded by the plugin's deadline."""
+
+    def __init__(self, deadline, address=None, ca_cert=None, insecure=False):
+        self.deadline, self.address = deadline, address
+        self.verify = False if insecure else (ca_cert or True)
+
+    def request(self, method, url, headers=None, json_body=None):
+        """Make one call; return an Answer, or raise TransportError naming the stage that failed."""
+        parsed = requests.utils.urlparse(url)
+        host, port = parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
+        started = time.monotonic()
+        call = _Call([self.address] if self.address else [])
+        try:
+            if not call.addresses:
+                call.stage = "resolve"
+                call.addresses = resolve(host, port, self.deadline)
+            return self._exchange(method, url, headers, json_body, call, started)
+        except DeadlineExceeded:
+            raise TransportError(call.stage, url, host, port, call.address,
+                                 "timed out after %.1fs" % (time.monotonic() - started),
+                                 time.monotonic() - started) from None
+        except (requests.RequestException, OSError) as error:
+            raise TransportError(call.stage, url, host, port, call.address, _reason(error),
+                                 time.monotonic() - started) from None
+
+    def _exchange(self, method, url, headers, json_body, call, started):
+        session = requests.Session()
+        session.trust_env = False  # a health check talks to the platform itself, never through a proxy
+        adapter = _PinnedAdapter(call)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        all_headers.update(headers or {})
+        remaining = self.deadline.remaining()
+        with session, session.request(method, url, headers=all_headers, json=json_body, stream=True,
+                                      allow_redirects=False, verify=self.verify,
+                                      timeout=(remaining, remaining)) as response:
+            call.stage = "body"
+            body, capped = bytearray(), False
+            for chunk in response.iter_content(16384):
+                body += chunk
+                if len(body) > BODY_CAP:
+                    capped = True
+                    break
+                self.deadline.remaining()
+            return Answer(url, response.status_code, response.reason or "", response.headers, bytes(body),
+                          time.monotonic() - started, call.address, capped)

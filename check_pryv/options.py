@@ -1,0 +1,145 @@
+"""Command-line options shared by the plugins, validated so that a bad value is an UNKNOWN, not a crash."""
+import argparse
+import re
+import sys
+
+import nagiosplugin
+
+from check_pryv import __version__
+
+UNKNOWN = 3
+NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+
+
+class UsageError(Exception):
+    """A bad value found after parsing (an unreadable token file, say): reported like an argument error."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that speaks the plugin API: errors are one UNKNOWN line on stdout, exit 3."""
+
+    def __init__(self, service, **kwargs):
+        self.service = service
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(add_help=False, **kwargs)
+        group = self.add_argument_group("general")
+        group.add_argument("-h", "--help", action="help", help="show this help and exit (exit code 3)")
+        group.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__,
+                           help="show the version and exit (exit code 3)")
+        group.add_argument("-v", "--verbose", action="count", default=0,
+                           help="more output: -v the details an operator acts on, -vv and -vvv more (up to 3)")
+
+    def print_help(self, file=None):
+        super().print_help(file or sys.stdout)
+
+    def error(self, message):
+        sys.stdout.write("%s UNKNOWN - %s (see --help)\n" % (self.service, message))
+        sys.exit(UNKNOWN)
+
+    def exit(self, status=0, message=None):
+        if message:
+            sys.stdout.write(message)
+        sys.exit(UNKNOWN)  # --help and --version exit 3, as the Monitoring Plugins guidelines say
+
+
+def timeout_seconds(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("invalid timeout %r: a whole number of seconds >= 1" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("invalid timeout %r: a whole number of seconds >= 1" % text)
+    return value
+
+
+def port_number(text):
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError("invalid port %r: a number from 1 to 65535" % text)
+    return int(text)
+
+
+def threshold_range(text):
+    """A Nagios range (`10`, `10:`, `~:10`, `10:20`, `@10:20`), parsed by nagiosplugin."""
+    try:
+        return nagiosplugin.Range(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("invalid range %r: %s" % (text, error))
+
+
+def seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("invalid number of seconds %r" % text)
+    return value
+
+
+def host_name(text):
+    if not NAME.match(text):
+        raise argparse.ArgumentTypeError("invalid host or domain name %r" % text)
+    return text.rstrip(".").lower()
+
+
+def user_name(text):
+    if not USERNAME.match(text):
+        raise argparse.ArgumentTypeError("invalid username %r: letters, digits and '-'" % text)
+    return text.lower()
+
+
+def add_platform_options(parser, dns_less=True):
+    """Which platform, and which account on it."""
+    group = parser.add_argument_group("platform")
+    modes = group.add_mutually_exclusive_group(required=True)
+    modes.add_argument("-D", "--domain", type=host_name,
+                       help="DNS mode: the platform's domain (register at reg.DOMAIN, cores at USER.DOMAIN)")
+    if dns_less:
+        modes.add_argument("-H", "--hostname", type=host_name,
+                           help="DNS-less mode: the platform's single host name (HOSTNAME/reg/, HOSTNAME/USER/)")
+    group.add_argument("--username", type=user_name, default="healthmetrics01",
+                       help="the health account (default: %(default)s)")
+    return group
+
+
+def add_connection_options(parser):
+    """How to reach the platform over HTTP(S)."""
+    group = parser.add_argument_group("connection")
+    group.add_argument("-I", "--address",
+                       help="connect to this IP address instead of resolving the URL's host; "
+                            "the Host header, SNI and the certificate's name check stay those of the URL's host")
+    group.add_argument("-p", "--port", type=port_number, default=None,
+                       help="TCP port (default: 443 for https, 80 for http)")
+    group.add_argument("--scheme", choices=("https", "http"), default="https", help="default: %(default)s")
+    group.add_argument("--ca-cert", metavar="FILE",
+                       help="verify the server's certificate with this CA bundle (default: the system's)")
+    group.add_argument("--insecure", action="store_true",
+                       help="do not verify the server's certificate (never the default)")
+    return group
+
+
+def add_limit_options(parser, what="the response time"):
+    """Timeout and thresholds."""
+    group = parser.add_argument_group("limits")
+    group.add_argument("-t", "--timeout", type=timeout_seconds, default=10,
+                       help="seconds (whole, >= 1) the whole run may take, network included (default: %(default)s)")
+    group.add_argument("-w", "--warning", type=threshold_range, metavar="RANGE",
+                       help="WARNING when %s in seconds is outside RANGE (Nagios range syntax)" % what)
+    group.add_argument("-c", "--critical", type=threshold_range, metavar="RANGE",
+                       help="CRITICAL when %s in seconds is outside RANGE (Nagios range syntax)" % what)
+    return group
+
+
+def parse(parser, argv):
+    args = parser.parse_args(argv)
+    if getattr(args, "ca_cert", None) and getattr(args, "insecure", False):
+        parser.error("--ca-cert and --insecure contradict each other")
+    if getattr(args, "ca_cert", None):
+        try:
+            with open(args.ca_cert, "rb"):
+                pass
+        except OSError as error:
+            parser.error("cannot read --ca-cert %s: %s" % (args.ca_cert, error.strerror))
+    args.verbose = min(args.verbose, 3)
+    return args
