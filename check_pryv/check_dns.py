@@ -1,0 +1,204 @@
+"""check_pryv_dns: does the platform's DNS answer USER.DOMAIN?
+
+Asks for USERNAME.DOMAIN (the register's DNS answers a CNAME to the user's core, then the core's address)
+and follows CNAMEs to the addresses. Without --server it asks the system's name servers
+(/etc/resolv.conf); each server is tried in turn until one gives a definite answer.
+
+States: OK when addresses are found (and all of them are among --expected-address, when given);
+CRITICAL on NXDOMAIN, on NOERROR with no answer (what the register answers for an unknown user), SERVFAIL,
+REFUSED, no answer in time, or an address not expected. Perfdata: `time` (seconds, all queries).
+"""
+import ipaddress
+import time
+
+import nagiosplugin
+
+from check_pryv import options, plugin
+from check_pryv.client import DeadlineExceeded
+
+SERVICE = "PRYV_DNS"
+MAX_CNAMES = 8
+
+
+class Lookup:
+    """What the DNS said: the addresses, the CNAME chain, the server, or what went wrong."""
+
+    def __init__(self, name):
+        self.name, self.addresses, self.chain, self.server = name, [], [], None
+        self.rcode, self.problem, self.elapsed, self.tried = None, None, 0.0, []
+
+    def details(self):
+        lines = ["query: %s" % self.name]
+        lines += ["asked %s: %s" % (server, outcome) for server, outcome in self.tried]
+        if self.chain:
+            lines.append("CNAME chain: %s" % " -> ".join([self.name] + self.chain))
+        lines.append("time: %.3fs" % self.elapsed)
+        return lines
+
+
+def _ask(query, server, port, deadline):
+    """One query over UDP, again over TCP when the answer is truncated."""
+    import dns.flags
+    import dns.query
+
+    response = dns.query.udp(query, server, port=port, timeout=deadline.remaining())
+    if response.flags & dns.flags.TC:
+        response = dns.query.tcp(query, server, port=port, timeout=deadline.remaining())
+    return response
+
+
+def _follow(response, name, rdtype):
+    """The CNAME chain from `name` and the addresses at its end, as found in the answer section."""
+    import dns.rdataclass
+    import dns.rdatatype
+
+    chain, addresses = [], []
+    for _ in range(MAX_CNAMES):
+        cname = response.get_rrset(response.answer, name, dns.rdataclass.IN, dns.rdatatype.CNAME)
+        if cname is None:
+            break
+        name = cname[0].target
+        chain.append(name.to_text(omit_final_dot=True))
+    found = response.get_rrset(response.answer, name, dns.rdataclass.IN, rdtype)
+    if found is not None:
+        addresses = [rdata.address for rdata in found]
+    return name, chain, addresses
+
+
+class Resolution(nagiosplugin.Resource):
+    """Measures: what the name servers answer for USER.DOMAIN, and how long it took."""
+
+    def __init__(self, name, servers, port, record_type, deadline):
+        self.lookup = Lookup(name)
+        self.servers, self.port, self.record_type, self.deadline = servers, port, record_type, deadline
+
+    def probe(self):
+        started = time.monotonic()
+        try:
+            self._resolve()
+        finally:
+            self.lookup.elapsed = time.monotonic() - started
+        yield nagiosplugin.Metric("dns", self.lookup, context="dns")
+        yield nagiosplugin.Metric("time", plugin.perf_seconds(self.lookup.elapsed), "s", min=0,
+                                  max=self.deadline.seconds, context="time")
+
+    def _resolve(self):
+        import dns.exception
+        import dns.message
+        import dns.name
+        import dns.rcode
+        import dns.rdatatype
+
+        lookup, rdtype = self.lookup, dns.rdatatype.from_text(self.record_type)
+        name = dns.name.from_text(lookup.name)
+        for hop in range(MAX_CNAMES):
+            for server in self.servers:
+                query = dns.message.make_query(name, rdtype)
+                try:
+                    response = _ask(query, server, self.port, self.deadline)
+                except DeadlineExceeded:
+                    lookup.tried.append((server, "no answer in time"))
+                    lookup.problem = "no answer from %s within %ds" % (
+                        ", ".join(self.servers), self.deadline.seconds)
+                    return
+                except (dns.exception.DNSException, OSError) as error:
+                    reason = "no answer in time" if isinstance(error, dns.exception.Timeout) else (
+                        str(error) or type(error).__name__)
+                    lookup.tried.append((server, reason))
+                    continue
+                rcode = dns.rcode.to_text(response.rcode())
+                lookup.tried.append((server, rcode))
+                if response.rcode() in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
+                    continue  # this server cannot say; another one may
+                lookup.server, lookup.rcode = server, rcode
+                if response.rcode() != dns.rcode.NOERROR:
+                    return
+                name, chain, lookup.addresses = _follow(response, name, rdtype)
+                lookup.chain += chain
+                if lookup.addresses or not chain:
+                    return
+                break  # the chain leaves the answer: ask for its end
+            else:
+                tried = "; ".join("%s from %s" % (outcome, server) for server, outcome in lookup.tried)
+                lookup.problem = "no usable answer: %s" % tried
+                return
+        lookup.problem = "more than %d CNAMEs" % MAX_CNAMES
+
+
+class DnsContext(nagiosplugin.Context):
+    """Judges the lookup: addresses found, and expected when --expected-address is given."""
+
+    def __init__(self, record_type, expected):
+        super().__init__("dns")
+        self.record_type = record_type
+        self.expected = {ipaddress.ip_address(a) for a in expected or []}
+
+    def evaluate(self, metric, resource):
+        lookup = metric.value
+        if lookup.problem:
+            return self.result_cls(nagiosplugin.Critical, "%s: %s" % (lookup.name, lookup.problem), metric)
+        if lookup.rcode == "NXDOMAIN":
+            return self.result_cls(nagiosplugin.Critical, "%s does not exist (NXDOMAIN from %s)"
+                                   % (lookup.name, lookup.server), metric)
+        if lookup.rcode != "NOERROR":
+            return self.result_cls(nagiosplugin.Critical, "%s: %s from %s" % (lookup.name, lookup.rcode,
+                                                                            lookup.server), metric)
+        if not lookup.addresses:
+            end = " (CNAME to %s)" % lookup.chain[-1] if lookup.chain else ""
+            return self.result_cls(nagiosplugin.Critical, "%s has no %s record%s (NOERROR, empty answer from %s)"
+                                   % (lookup.name, self.record_type, end, lookup.server), metric)
+        found = ", ".join(lookup.addresses)
+        unexpected = [a for a in lookup.addresses if self.expected and ipaddress.ip_address(a) not in self.expected]
+        if unexpected:
+            return self.result_cls(nagiosplugin.Critical, "%s is %s, not among the expected %s" % (
+                lookup.name, found, ", ".join(sorted(str(a) for a in self.expected))), metric)
+        via = " via %s" % lookup.chain[-1] if lookup.chain else ""
+        return self.result_cls(nagiosplugin.Ok, "%s is %s%s (%s in %.3fs)" % (
+            lookup.name, found, via, lookup.server, lookup.elapsed), metric)
+
+
+def address(text):
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise options.argparse.ArgumentTypeError("invalid IP address %r" % text)
+
+
+def make_parser():
+    parser = options.Parser(SERVICE, prog="check_pryv_dns", description=__doc__)
+    options.add_platform_options(parser, dns_less=False)
+    group = parser.add_argument_group("DNS")
+    group.add_argument("-s", "--server", type=address, action="append", metavar="ADDR",
+                       help="ask this name server (repeatable; default: those of /etc/resolv.conf)")
+    group.add_argument("-p", "--port", type=options.port_number, default=53, help="default: %(default)s")
+    group.add_argument("--record-type", choices=("A", "AAAA"), default="A", help="default: %(default)s")
+    group.add_argument("-a", "--expected-address", type=address, action="append", metavar="ADDR",
+                       help="CRITICAL when an address found is not one of these (repeatable)")
+    options.add_limit_options(parser)
+    return parser
+
+
+def system_servers():
+    """The name servers of /etc/resolv.conf, as dnspython reads them."""
+    import dns.resolver
+
+    try:
+        return [str(s) for s in dns.resolver.Resolver().nameservers]
+    except dns.resolver.NoResolverConfiguration:
+        raise options.UsageError("no name server in /etc/resolv.conf: give --server")
+
+
+def build(args, deadline, secrets):
+    servers = args.server or system_servers()
+    resource = Resolution("%s.%s" % (args.username, args.domain), servers, args.port, args.record_type, deadline)
+    return nagiosplugin.Check(resource, DnsContext(args.record_type, args.expected_address),
+                              plugin.TimeContext(args.warning, args.critical),
+                              plugin.Summary("dns", resource.lookup.details))
+
+
+def main(argv=None):
+    plugin.run(SERVICE, make_parser(), build, argv)
+
+
+if __name__ == "__main__":
+    main()
