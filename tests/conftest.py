@@ -1,0 +1,73 @@
+"""Shared fixtures: one real sandbox platform on loopback, and the plugins run as real processes."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from check_pryv.sandbox import Sandbox
+
+# CI sets this so that an integration test whose daemon is missing fails instead of skipping.
+REQUIRE_DAEMONS = os.environ.get("CHECK_PRYV_REQUIRE_DAEMONS") == "1"
+
+PLUGIN_MODULES = {
+    "check_pryv_dns": "check_pryv.check_dns",
+    "check_pryv_register": "check_pryv.check_register",
+    "check_pryv_core": "check_pryv.check_core",
+    "check_pryv_sandbox": "check_pryv.sandbox",
+}
+
+
+def require_binary(path):
+    """Return the path of a daemon's binary; skip without it, or fail when CI forbids the skip."""
+    found = shutil.which(path) or (path if os.access(path, os.X_OK) else None)
+    if not found:
+        message = "%s is not installed" % path
+        if REQUIRE_DAEMONS:
+            pytest.fail(message + " and CHECK_PRYV_REQUIRE_DAEMONS=1 forbids skipping")
+        pytest.skip(message)
+    return found
+
+
+def plugin_path(name):
+    """The installed console script of a plugin (tests run what operators run)."""
+    script = os.path.join(os.path.dirname(sys.executable), name)
+    if not os.access(script, os.X_OK):
+        pytest.fail("%s is not installed next to %s: pip install -e .[test]" % (name, sys.executable))
+    return script
+
+
+def run_plugin(name, *args, env=None, timeout=30):
+    """Run an installed plugin in a subprocess; return the CompletedProcess (text mode)."""
+    full_env = {k: v for k, v in os.environ.items() if k != "PRYV_ACCESS_TOKEN"}
+    full_env.update(env or {})
+    return subprocess.run([plugin_path(name), *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def sandbox_session(tmp_path_factory):
+    with Sandbox(state_dir=str(tmp_path_factory.mktemp("sandbox"))) as sb:
+        yield sb
+
+
+@pytest.fixture
+def sandbox(sandbox_session):
+    """The HTTPS sandbox, with no fault and its initial data, for each test."""
+    sandbox_session.reset()
+    yield sandbox_session
+    sandbox_session.reset()
+
+
+def tls_args(sb):
+    return ["--ca-cert", sb.ca_file] if sb.scheme == "https" else ["--scheme", "http"]
+
+
+def dns_mode_args(sb):
+    """Connection options for DNS mode: reg.DOMAIN and USER.DOMAIN reached at 127.0.0.1."""
+    return ["--domain", sb.domain, "--address", "127.0.0.1", "--port", str(sb.http_port)] + tls_args(sb)
+
+
+def dnsless_args(sb):
+    return ["--hostname", sb.hostname, "--port", str(sb.http_port)] + tls_args(sb)

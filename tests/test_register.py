@@ -1,0 +1,128 @@
+"""check_pryv_register against the sandbox, over real sockets, in DNS mode and DNS-less mode."""
+import re
+
+import pytest
+
+from conftest import dns_mode_args, dnsless_args, run_plugin
+
+TIME = r"\d+\.\d{3}s"
+PERF = r" \| time=\d+\.?\d*s;;;0;10$"
+
+
+def first_line(result):
+    return result.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize("mode", [dns_mode_args, dnsless_args], ids=["dns-mode", "dns-less"])
+def test_register_knows_health_account_is_ok(sandbox, mode):
+    result = run_plugin("check_pryv_register", *mode(sandbox))
+    assert result.returncode == 0, result.stdout
+    assert re.match(r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\)%s" % (TIME, PERF),
+                    first_line(result)), result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("mode", [dns_mode_args, dnsless_args], ids=["dns-mode", "dns-less"])
+def test_register_account_gone_is_warning(sandbox, mode):
+    sandbox.set_faults(account="gone")
+    result = run_plugin("check_pryv_register", *mode(sandbox))
+    assert result.returncode == 1, result.stdout
+    assert first_line(result).startswith(
+        "PRYV_REGISTER WARNING - register answers but no longer knows healthmetrics01 (reserved: false) | time=")
+
+
+def test_register_failing_is_critical_with_pryv_error(sandbox):
+    sandbox.set_faults(register="failing")
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox))
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith(
+        "PRYV_REGISTER CRITICAL - register answered 500 INTERNAL_ERROR: Internal error | time=")
+
+
+def test_register_failing_dnsless_body_shape_is_critical(sandbox):
+    sandbox.set_faults(register="failing")
+    result = run_plugin("check_pryv_register", *dnsless_args(sandbox))
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith(
+        "PRYV_REGISTER CRITICAL - register answered 500 unexpected-error: Unexpected error | time=")
+
+
+def test_register_invalid_username_shows_register_message(sandbox):
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "--username", "abc")
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith(
+        "PRYV_REGISTER CRITICAL - register answered 400 INVALID_USER_NAME: Invalid user name | time=")
+
+
+def test_register_invalid_username_dnsless_shape(sandbox):
+    result = run_plugin("check_pryv_register", *dnsless_args(sandbox), "--username", "abc")
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith("PRYV_REGISTER CRITICAL - register answered 400 "
+                                         "invalid-parameters-format: The parameters' format is invalid. | time=")
+
+
+def test_register_slow_answer_crosses_thresholds(sandbox):
+    sandbox.set_faults(delay=0.3)
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "-w", "0.1", "-c", "5")
+    assert result.returncode == 1, result.stdout
+    assert re.match(r"PRYV_REGISTER WARNING - register knows healthmetrics01 \(200 in 0\.3\d\ds\); "
+                    r"response time 0\.3\d\ds outside 0\.1 \| time=0\.3\d*s;0\.1;5;0;10$", first_line(result))
+
+
+def test_register_wrong_ca_is_critical_at_tls(sandbox, tmp_path):
+    import trustme
+
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    args = dns_mode_args(sandbox)
+    args[args.index("--ca-cert") + 1] = str(other_ca)
+    result = run_plugin("check_pryv_register", *args)
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith(
+        "PRYV_REGISTER CRITICAL - TLS handshake with reg.pryv.test:%d (127.0.0.1) failed: "
+        "certificate verify failed: " % sandbox.http_port)
+
+
+def test_register_insecure_skips_verification(sandbox):
+    args = [a for a in dnsless_args(sandbox) if a not in ("--ca-cert", sandbox.ca_file)] + ["--insecure"]
+    result = run_plugin("check_pryv_register", *args)
+    assert result.returncode == 0, result.stdout
+
+
+def test_register_connection_refused_is_critical(sandbox):
+    result = run_plugin("check_pryv_register", "--domain", "pryv.test", "--address", "127.0.0.1", "--port", "1")
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith(
+        "PRYV_REGISTER CRITICAL - cannot connect to reg.pryv.test:1 (127.0.0.1): connection refused | time=")
+
+
+def test_register_verbose_shows_url_and_status(sandbox):
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "-v")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0
+    assert "url: https://reg.pryv.test:%d/healthmetrics01/check_username" % sandbox.http_port in lines
+    assert "status: 200 OK" in lines
+    assert "connected to: 127.0.0.1" in lines
+    assert lines[-1].startswith("| time=")
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "one of the arguments -D/--domain -H/--hostname is required"),
+    (["--domain", "pryv.test", "--timeout", "0"], "argument -t/--timeout: invalid timeout '0'"),
+    (["--domain", "pryv.test", "--port", "70000"], "argument -p/--port: invalid port '70000'"),
+    (["--domain", "pryv.test", "-w", "x:y"], "argument -w/--warning: invalid range 'x:y'"),
+    (["--domain", "pryv.test", "--ca-cert", "/nonexistent"], "cannot read --ca-cert /nonexistent"),
+    (["--domain", "pryv.test", "--bogus"], "unrecognized arguments: --bogus"),
+], ids=["no-mode", "timeout-0", "port", "range", "ca-file", "unknown-option"])
+def test_register_bad_arguments_are_unknown(args, message):
+    result = run_plugin("check_pryv_register", *args)
+    assert result.returncode == 3, result.stdout
+    assert result.stdout.startswith("PRYV_REGISTER UNKNOWN - " + message)
+    assert len(result.stdout.splitlines()) == 1
+    assert result.stderr == ""
+
+
+def test_register_help_explains_and_exits_3():
+    result = run_plugin("check_pryv_register", "--help")
+    assert result.returncode == 3
+    assert "check_username" in result.stdout and "--address" in result.stdout
