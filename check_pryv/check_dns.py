@@ -14,7 +14,7 @@ import time
 import nagiosplugin
 
 from check_pryv import options, plugin
-from check_pryv.client import DeadlineExceeded
+from check_pryv.deadline import DeadlineExceeded
 
 SERVICE = "PRYV_DNS"
 MAX_CNAMES = 8

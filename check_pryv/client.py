@@ -16,30 +16,11 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
+from check_pryv.deadline import DeadlineExceeded
+
 # An events?limit=1 answer is a few hundred bytes: anything much larger is not the API talking.
 BODY_CAP = 1024 * 1024
 USER_AGENT = "check_pryv"
-
-
-class DeadlineExceeded(Exception):
-    """Raised (from the SIGALRM handler, or by a check) when the plugin's own deadline has passed."""
-
-
-class Deadline:
-    """The time the plugin allows itself, counted from its start, less a margin to print a result."""
-
-    MARGIN = 0.25
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-        self.expires = time.monotonic() + max(0.1, seconds - self.MARGIN)
-
-    def remaining(self):
-        """Seconds left; raises DeadlineExceeded once there are none."""
-        left = self.expires - time.monotonic()
-        if left <= 0:
-            raise DeadlineExceeded()
-        return left
 
 
 class TransportError(Exception):

@@ -8,7 +8,8 @@ import traceback
 
 import nagiosplugin
 
-from check_pryv.client import Deadline, DeadlineExceeded
+from check_pryv import options
+from check_pryv.deadline import Deadline, DeadlineExceeded
 
 UNKNOWN = 3
 
@@ -106,8 +107,6 @@ def run(service, parser, build, argv=None):
     `build(args, deadline, secrets)` returns a nagiosplugin.Check; it may add secrets (the token)
     to the list so that they are scrubbed from every output.
     """
-    from check_pryv import options
-
     args = options.parse(parser, sys.argv[1:] if argv is None else argv)
     deadline = Deadline(args.timeout)
     secrets = []
