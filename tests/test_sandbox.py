@@ -1,0 +1,551 @@
+"""The sandbox platform over real sockets: HTTPS register and core in both modes, DNS, faults, CLI."""
+import base64
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+import requests
+
+import check_pryv.sandbox as sandbox_module
+from check_pryv.sandbox import Sandbox
+
+USER = "healthmetrics01"
+INVALID_USER_NAME = {"id": "INVALID_USER_NAME", "message": "Invalid user name", "errors": [],
+                     "detail": "User name must be made of 5 to 60 alphanumeric characters (- authorized)."}
+MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
+                 "query string parameter.")
+UNTRUSTED = 'The app id ("appId") is either missing or not trusted.'
+
+
+@pytest.fixture(scope="module")
+def sb(tmp_path_factory):
+    with Sandbox(state_dir=str(tmp_path_factory.mktemp("sandbox"))) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(autouse=True)
+def clean(request):
+    """Each test starts (and leaves) the module's sandbox with no fault and its initial data."""
+    if "sb" in request.fixturenames:
+        request.getfixturevalue("sb").reset()
+    yield
+    if "sb" in request.fixturenames:
+        request.getfixturevalue("sb").reset()
+
+
+def call(sb, method, path, host=None, headers=None, **kwargs):
+    headers = dict(headers or {}, **({"Host": host} if host else {}))
+    return requests.request(method, f"{sb.scheme}://localhost:{sb.http_port}{path}", headers=headers,
+                            verify=sb.ca_file, timeout=5, **kwargs)
+
+
+def reg(sb, method, path, **kwargs):
+    return call(sb, method, path, host=f"reg.{sb.domain}", **kwargs)
+
+
+def core(sb, method, path, user=USER, **kwargs):
+    return call(sb, method, path, host=f"{user}.{sb.domain}", **kwargs)
+
+
+def auth(token):
+    return {"Authorization": token}
+
+
+def without_meta(response):
+    """The JSON body without its meta, after checking that meta is Pryv's."""
+    body = response.json()
+    meta = body.pop("meta")
+    assert meta["apiVersion"] == "1.9.3-open" and meta["serial"] == "2019061301"
+    assert abs(meta["serverTime"] - time.time()) < 5
+    return body
+
+
+def error(response):
+    return without_meta(response)["error"]
+
+
+def ask(sb, name, rdtype="A", tcp=False, timeout=2.0):
+    query = dns.message.make_query(name, rdtype)
+    return (dns.query.tcp if tcp else dns.query.udp)(query, "127.0.0.1", port=sb.dns_port, timeout=timeout)
+
+
+def login(sb, origin="https://sw.pryv.test", **body):
+    body = {"username": USER, "password": sb.password, "appId": "pryv-test-app", **body}
+    return core(sb, "POST", "/auth/login", json=body, headers={"Origin": origin} if origin else {})
+
+
+# ---- state files and command lines
+
+def test_state_files_and_command_lines(sb):
+    with open(sb.token_file) as file:
+        assert file.read() == sb.token
+    assert stat.S_IMODE(os.stat(sb.token_file).st_mode) == 0o600
+    assert sb.ca_file == os.path.join(sb.state_dir, "ca.pem") and os.path.exists(sb.ca_file)
+    port, tls, token = str(sb.http_port), ["--ca-cert", sb.ca_file], ["--token-file", sb.token_file]
+    assert sb.command_lines() == [
+        ("dns", ["check_pryv_dns", "--domain", "pryv.test", "--server", "127.0.0.1", "--port", str(sb.dns_port)]),
+        ("register, DNS mode", ["check_pryv_register", "--domain", "pryv.test", "--address", "127.0.0.1",
+                                "--port", port, *tls]),
+        ("core, DNS mode", ["check_pryv_core", "--domain", "pryv.test", "--address", "127.0.0.1",
+                            "--port", port, *tls, *token]),
+        ("register, DNS-less", ["check_pryv_register", "--hostname", "localhost", "--port", port, *tls]),
+        ("core, DNS-less", ["check_pryv_core", "--hostname", "localhost", "--port", port, *tls, *token]),
+    ]
+
+
+def test_command_lines_name_another_health_account(tmp_path):
+    lines = Sandbox(username="someone01", scheme="http", state_dir=str(tmp_path)).command_lines()
+    assert all(argv[-2:] == ["--username", "someone01"] for _, argv in lines)
+
+
+# ---- register: check_username
+
+@pytest.mark.parametrize("name, status, body", [
+    (USER, 200, {"reserved": True}),
+    ("%20HealthMetrics01%20", 200, {"reserved": True}),  # the register trims and lower-cases
+    ("freename01", 200, {"reserved": False}),
+    ("admin", 200, {"reserved": True, "reason": "RESERVED_USER_NAME"}),
+    ("ab", 400, INVALID_USER_NAME),
+    ("bad_name", 400, INVALID_USER_NAME),
+])
+def test_check_username_register_shapes(sb, name, status, body):
+    response = reg(sb, "GET", f"/{name}/check_username")
+    assert (response.status_code, response.json()) == (status, body)
+    assert response.headers["API-Version"] == "1.9.3-open"
+
+
+@pytest.mark.parametrize("name, reserved", [(USER, True), ("freename01", False), ("admin", True)])
+def test_check_username_dnsless(sb, name, reserved):
+    response = call(sb, "GET", f"/reg/{name}/check_username")
+    assert response.status_code == 200
+    assert without_meta(response) == {"reserved": reserved}
+
+
+@pytest.mark.parametrize("name", ["HealthMetrics01", "ab"])
+def test_check_username_dnsless_invalid(sb, name):
+    response = call(sb, "GET", f"/reg/{name}/check_username")
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                               "data": [{"code": "username-invalid", "param": "username"}]}
+
+
+# ---- core: events and tokens
+
+@pytest.mark.parametrize("how", ["raw", "basic", "query"])
+def test_events_with_health_token(sb, how):
+    headers = {"raw": auth(sb.token), "basic": auth("Basic " + base64.b64encode(f"{sb.token}:".encode()).decode()),
+               "query": {}}[how]
+    query = f"&auth={sb.token}" if how == "query" else ""
+    response = core(sb, "GET", "/events?limit=1" + query, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Transfer-Encoding"] == "chunked"
+    assert response.headers["API-Version"] == "1.9.3-open"
+    info = core(sb, "GET", "/access-info", headers=auth(sb.token)).json()
+    assert response.headers["Pryv-Access-Id"] == info["id"]
+    events = without_meta(response)["events"]
+    assert len(events) == 1 and events[0]["content"] == "sandbox event 2"  # the latest
+
+
+def test_events_dnsless_path_form(sb):
+    response = call(sb, "GET", f"/{USER}/events?limit=5", headers=auth(sb.token))
+    assert response.status_code == 200 and len(response.json()["events"]) == 2
+
+
+def test_bearer_token_is_rejected(sb):
+    response = core(sb, "GET", "/events?limit=1", headers=auth("Bearer " + sb.token))
+    assert response.status_code == 403
+    assert error(response) == {"id": "invalid-access-token", "message": "Cannot find access from token."}
+    assert "Pryv-Access-Id" not in response.headers
+
+
+def test_missing_token(sb):
+    response = core(sb, "GET", "/events?limit=1")
+    assert response.status_code == 401
+    assert error(response) == {"id": "invalid-access-token", "message": MISSING_TOKEN}
+
+
+@pytest.mark.parametrize("dns_mode", [True, False], ids=["dns-mode", "dns-less"])
+def test_unknown_user_checked_before_token(sb, dns_mode):
+    response = core(sb, "GET", "/events", user="nobody01") if dns_mode else call(sb, "GET", "/nobody01/events")
+    assert response.status_code == 404
+    assert error(response) == {"id": "unknown-resource", "message": 'Unknown user "nobody01"'}
+
+
+def test_unknown_routes_are_404(sb):
+    for response in (core(sb, "GET", "/nowhere", headers=auth(sb.token)), reg(sb, "DELETE", "/user"),
+                     call(sb, "GET", "/"), core(sb, "OPTIONS", "/events")):
+        assert response.status_code == 404 and error(response)["id"] == "unknown-resource"
+
+
+def test_handler_exception_is_a_500_logged_to_stderr(sb, monkeypatch, capfd):
+    def boom(self, request, user):
+        raise RuntimeError("handler bug")
+    monkeypatch.setitem(sandbox_module.CORE_ROUTES, ("GET", "/events"), boom)
+    response = core(sb, "GET", "/events")
+    assert response.status_code == 500
+    assert error(response) == {"id": "unexpected-error", "message": "Unexpected error"}
+    assert "RuntimeError: handler bug" in capfd.readouterr().err
+
+
+# ---- faults
+
+@pytest.mark.parametrize("dns_mode", [True, False], ids=["dns-mode", "dns-less"])
+def test_fault_core_down(sb, dns_mode):
+    sb.set_faults(core="down")
+    response = core(sb, "GET", "/events", headers=auth(sb.token)) if dns_mode else call(sb, "GET", f"/{USER}/events")
+    assert response.status_code == 502
+    assert response.headers["Content-Type"] == "text/html"
+    assert response.text.startswith("<html><head><title>502 Bad Gateway</title></head>")
+    assert "API-Version" not in response.headers
+    assert reg(sb, "GET", f"/{USER}/check_username").json() == {"reserved": True}  # the register still answers
+
+
+@pytest.mark.parametrize("fault, status, expected", [
+    ("rejected", 403, {"id": "invalid-access-token", "message": "Cannot find access from token."}),
+    ("expired", 403, {"id": "forbidden", "message": "Access has expired."}),
+])
+def test_fault_token(sb, fault, status, expected):
+    sb.set_faults(token=fault)
+    response = core(sb, "GET", "/events?limit=1", headers=auth(sb.token))
+    assert response.status_code == status and error(response) == expected
+
+
+def test_fault_account_gone(sb):
+    sb.set_faults(account="gone")
+    assert reg(sb, "GET", f"/{USER}/check_username").json() == {"reserved": False}
+    assert without_meta(call(sb, "GET", f"/reg/{USER}/check_username")) == {"reserved": False}
+    response = core(sb, "GET", "/events", headers=auth(sb.token))
+    assert response.status_code == 404 and error(response)["message"] == f'Unknown user "{USER}"'
+    answer = ask(sb, f"{USER}.pryv.test")
+    assert answer.rcode() == dns.rcode.NOERROR and not answer.answer
+
+
+def test_fault_register_failing(sb):
+    sb.set_faults(register="failing")
+    response = reg(sb, "GET", f"/{USER}/check_username")
+    assert (response.status_code, response.json()) == (500, {"id": "INTERNAL_ERROR", "message": "Internal error"})
+    response = call(sb, "GET", "/reg/service/info")
+    assert response.status_code == 500
+    assert error(response) == {"id": "unexpected-error", "message": "Unexpected error"}
+    assert core(sb, "GET", "/events", headers=auth(sb.token)).status_code == 200  # cores still answer
+
+
+def test_fault_delay_spares_the_control_endpoint(sb):
+    sb.set_faults(delay=0.3)
+    start = time.monotonic()
+    assert reg(sb, "GET", f"/{USER}/check_username").status_code == 200
+    assert time.monotonic() - start >= 0.3
+    start = time.monotonic()
+    assert call(sb, "GET", "/_sandbox/faults").json()["delay"] == 0.3
+    assert time.monotonic() - start < 0.3
+
+
+def test_control_endpoint(sb):
+    assert call(sb, "GET", "/_sandbox/faults").json() == {
+        "delay": 0.0, "skew": 0.0, "core": "ok", "token": "ok", "account": "ok", "register": "ok", "dns": "ok"}
+    response = call(sb, "POST", "/_sandbox/faults", json={"core": "down", "delay": "0.05"})
+    assert response.status_code == 200 and response.json()["core"] == "down" and response.json()["delay"] == 0.05
+    assert sb.faults["core"] == "down"
+    for bad in ({"core": "sideways"}, {"nope": "ok"}, {"delay": -1}, {"delay": [1]}, ["core"]):
+        assert call(sb, "POST", "/_sandbox/faults", json=bad).status_code == 400
+    assert sb.faults["core"] == "down"
+    assert call(sb, "POST", "/_sandbox/reset").json()["core"] == "ok"
+    with pytest.raises(ValueError):
+        sb.set_faults(dns="maybe")
+
+
+def test_reset_restores_faults_and_data(sb):
+    assert reg(sb, "POST", "/users", json={"appId": "pryv-test", "username": "newuser01", "password": "secret-1",
+                                           "email": "new@example.com"}).status_code == 201
+    sb.set_faults(token="rejected", dns="silent")
+    sb.reset()
+    assert sb.faults["dns"] == "ok"
+    assert reg(sb, "GET", "/newuser01/check_username").json() == {"reserved": False}
+    assert core(sb, "GET", "/events", headers=auth(sb.token)).status_code == 200  # the same health token
+
+
+# ---- DNS
+
+def test_dns_user_is_cname_then_core_address(sb):
+    answer = ask(sb, f"{USER}.pryv.test")
+    assert answer.rcode() == dns.rcode.NOERROR and answer.flags & dns.flags.AA
+    assert [(str(r.name), r.ttl, dns.rdatatype.to_text(r.rdtype), [r.to_text() for r in r]) for r in answer.answer] == [
+        (f"{USER}.pryv.test.", 60, "CNAME", ["co1.pryv.test."]), ("co1.pryv.test.", 60, "A", ["127.0.0.1"])]
+
+
+def test_dns_aaaa_over_tcp(sb):
+    answer = ask(sb, f"{USER}.PRYV.test", "AAAA", tcp=True)  # names are case-insensitive
+    assert [rrset.to_text().lower() for rrset in answer.answer] == [
+        f"{USER}.pryv.test. 60 in cname co1.pryv.test.", "co1.pryv.test. 60 in aaaa ::1"]
+
+
+@pytest.mark.parametrize("name", ["pryv.test", "reg.pryv.test", "sw.pryv.test", "co1.pryv.test"])
+def test_dns_platform_hosts(sb, name):
+    assert [rrset.to_text() for rrset in ask(sb, name).answer] == [f"{name}. 60 IN A 127.0.0.1"]
+
+
+def test_dns_unknown_user_is_empty_noerror_with_soa(sb):
+    answer = ask(sb, "nobody01.pryv.test")
+    assert answer.rcode() == dns.rcode.NOERROR and not answer.answer and answer.flags & dns.flags.AA
+    assert answer.authority[0].rdtype == dns.rdatatype.SOA
+
+
+def test_dns_out_of_zone_is_refused(sb):
+    assert ask(sb, "example.com").rcode() == dns.rcode.REFUSED
+
+
+def test_dns_knows_new_accounts(sb):
+    body = {"hosting": "hosting1", "appid": "pryv-test", "username": "newuser02", "password": "secret-2",
+            "email": "new2@example.com"}
+    assert reg(sb, "POST", "/user", json=body).status_code == 200
+    assert ask(sb, "newuser02.pryv.test").answer[0].rdtype == dns.rdatatype.CNAME
+
+
+@pytest.mark.parametrize("fault, rcode", [("nxdomain", dns.rcode.NXDOMAIN), ("servfail", dns.rcode.SERVFAIL),
+                                          ("refused", dns.rcode.REFUSED), ("empty", dns.rcode.NOERROR)])
+def test_dns_faults(sb, fault, rcode):
+    sb.set_faults(dns=fault)
+    answer = ask(sb, f"{USER}.pryv.test")
+    assert answer.rcode() == rcode and not answer.answer
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_dns_fault_silent_times_out(sb, tcp):
+    sb.set_faults(dns="silent")
+    with pytest.raises(dns.exception.Timeout):
+        ask(sb, f"{USER}.pryv.test", tcp=tcp, timeout=0.3)
+
+
+# ---- account creation
+
+def test_register_legacy_create_user(sb):
+    body = {"hosting": "hosting1", "appid": "pryv-test", "username": "NewUser03", "password": "secret-3",
+            "email": "new3@example.com", "languageCode": "fr"}
+    response = reg(sb, "POST", "/user", json=body)
+    assert (response.status_code, response.json()) == (200, {
+        "username": "newuser03", "server": "newuser03.pryv.test",
+        "apiEndpoint": f"https://newuser03.pryv.test:{sb.http_port}/"})
+    assert reg(sb, "GET", "/newuser03/check_username").json() == {"reserved": True}
+    assert reg(sb, "POST", "/user", json=dict(body, email="other@example.com")).json()["id"] == "EXISTING_USER_NAME"
+    response = reg(sb, "POST", "/user", json=dict(body, username="admin"))  # reserved, and the e-mail is taken
+    assert response.status_code == 400
+    assert response.json()["id"] == "INVALID_DATA"
+    assert [e["id"] for e in response.json()["errors"]] == ["RESERVED_USER_NAME", "EXISTING_EMAIL"]
+
+
+@pytest.mark.parametrize("change, error_id, message", [
+    ({"hosting": None}, "INVALID_HOSTING", "Invalid hosting"),
+    ({"hosting": "hosting2"}, "UNAVAILABLE_HOSTING", "Hosting not available"),
+    ({"hosting": "hosting9"}, "UNAVAILABLE_HOSTING", "Hosting not available"),
+    ({"appid": "app"}, "INVALID_APPID", "Invalid app id"),
+    ({"username": "ab"}, "INVALID_USER_NAME", "Invalid user name"),
+    ({"email": "nope"}, "INVALID_EMAIL", "Invalid email address"),
+    ({"password": "123"}, "INVALID_PASSWORD", "Invalid password"),
+    ({"languageCode": "english"}, "INVALID_LANGUAGE", "Invalid language code"),
+    ({"email": f"{USER}@pryv.test"}, "EXISTING_EMAIL", "E-mail already exists"),
+])
+def test_register_legacy_create_user_errors(sb, change, error_id, message):
+    body = {"hosting": "hosting1", "appid": "pryv-test", "username": "newuser04", "password": "secret-4",
+            "email": "new4@example.com", **change}
+    response = reg(sb, "POST", "/user", json={k: v for k, v in body.items() if v is not None})
+    assert response.status_code == 400
+    assert {k: response.json()[k] for k in ("id", "message", "errors")} == {"id": error_id, "message": message,
+                                                                           "errors": []}
+
+
+@pytest.mark.parametrize("dns_mode, path", [(True, "/users"), (False, "/reg/user"), (False, "/reg/users")])
+def test_create_user_core_shape(sb, dns_mode, path):
+    body = {"appId": "pryv-test", "username": "newuser05", "password": "secret-5", "email": "new5@example.com",
+            "hosting": "ignored"}
+    response = reg(sb, "POST", path, json=body) if dns_mode else call(sb, "POST", path, json=body)
+    assert response.status_code == 201
+    created = without_meta(response)
+    assert created["username"] == "newuser05"
+    token, _, place = created["apiEndpoint"].partition("@")
+    expected = f"newuser05.pryv.test:{sb.http_port}/" if dns_mode else f"localhost:{sb.http_port}/newuser05/"
+    assert token.startswith("https://c") and place == expected
+    personal = call(sb, "GET", "/newuser05/access-info", headers=auth(token[len("https://"):])).json()
+    assert personal["type"] == "personal" and personal["user"] == {"username": "newuser05"}
+    again = reg(sb, "POST", path, json=body) if dns_mode else call(sb, "POST", path, json=body)
+    assert again.status_code == 409
+    assert error(again) == {"id": "item-already-exists", "data": {"username": "newuser05", "email": "new5@example.com"},
+                            "message": 'An user with username "newuser05", email "new5@example.com" already exists'}
+
+
+def test_create_user_core_shape_bad_input(sb):
+    response = call(sb, "POST", "/reg/users", json={"appId": "pryv-test", "username": "Bad", "password": "123",
+                                                    "email": "new6@example.com"})
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                               "data": [{"code": "username-invalid", "param": "username"},
+                                        {"code": "password-invalid", "param": "password"}]}
+
+
+# ---- login, accesses
+
+def test_login_with_trusted_origin(sb):
+    response = login(sb)
+    assert response.status_code == 200
+    body = without_meta(response)
+    assert body["preferredLanguage"] == "en"
+    assert body["apiEndpoint"] == f"https://{body['token']}@{USER}.pryv.test:{sb.http_port}/"
+    assert core(sb, "GET", "/access-info", headers=auth(body["token"])).json()["type"] == "personal"
+    dnsless = call(sb, "POST", f"/{USER}/auth/login", headers={"Origin": f"https://localhost:{sb.http_port}"},
+                   json={"username": USER, "password": sb.password, "appId": "pryv-test-app"})
+    assert dnsless.status_code == 200 and dnsless.json()["token"] != body["token"]
+
+
+@pytest.mark.parametrize("origin", [None, "https://evil.example", "https://pryv.test.evil.example",
+                                    "http://sw.pryv.test", "https://localhost"])
+def test_login_with_untrusted_origin(sb, origin):
+    response = login(sb, origin=origin)
+    assert response.status_code == 401
+    assert error(response) == {"id": "invalid-credentials", "message": UNTRUSTED}
+
+
+def test_login_errors(sb):
+    response = login(sb, password="wrong-password")
+    assert response.status_code == 401
+    assert error(response) == {"id": "invalid-credentials", "message": "The given username/password pair is invalid."}
+    response = login(sb, language="en")
+    assert response.status_code == 400 and error(response)["id"] == "invalid-operation"
+
+
+def test_login_session_expires(sb):
+    sb.session_ttl = 0.2
+    try:
+        token = login(sb).json()["token"]
+        assert core(sb, "GET", "/events", headers=auth(token)).status_code == 200
+        time.sleep(0.3)
+        response = core(sb, "GET", "/events", headers=auth(token))
+    finally:
+        sb.session_ttl = 14 * 24 * 3600
+    assert response.status_code == 403
+    assert error(response) == {"id": "invalid-access-token", "message": "Access session has expired."}
+
+
+def test_accesses_create_conflict_and_list(sb):
+    session = auth(login(sb).json()["token"])
+    permissions = [{"streamId": "diary", "level": "read"}]
+    response = core(sb, "POST", "/accesses", headers=session, json={"name": "reader", "permissions": permissions})
+    assert response.status_code == 201
+    access = without_meta(response)["access"]
+    assert set(access) == {"name", "permissions", "type", "token", "created", "createdBy", "modified",
+                           "modifiedBy", "id", "apiEndpoint"}
+    assert (access["name"], access["type"], access["permissions"]) == ("reader", "shared", permissions)
+    assert access["apiEndpoint"] == f"https://{access['token']}@{USER}.pryv.test:{sb.http_port}/"
+    assert core(sb, "GET", "/events", headers=auth(access["token"])).json()["events"] == []  # no "diary" event
+
+    response = core(sb, "POST", "/accesses", headers=session,
+                    json={"name": "metricsAccess", "permissions": [{"streamId": "*", "level": "manage"}]})
+    assert response.status_code == 409
+    assert error(response)["data"] == {"type": "shared", "name": "metricsAccess", "deviceName": None}
+
+    listed = core(sb, "GET", "/accesses", headers=session).json()["accesses"]
+    assert {(a["name"], a["token"]) for a in listed} == {("metricsAccess", sb.token), ("reader", access["token"])}
+    assert core(sb, "GET", "/accesses", headers=auth(sb.token)).json()["accesses"] == []  # it created none
+    response = core(sb, "POST", "/accesses", headers=auth(sb.token), json={"name": "x", "permissions": permissions})
+    assert response.status_code == 403 and error(response)["id"] == "forbidden"
+
+
+def test_access_with_expiry_expires(sb):
+    session = auth(login(sb).json()["token"])
+    access = core(sb, "POST", "/accesses", headers=session, json={
+        "name": "short", "permissions": [{"streamId": "*", "level": "read"}], "expireAfter": 0}).json()["access"]
+    response = core(sb, "GET", "/events", headers=auth(access["token"]))
+    assert response.status_code == 403
+    assert error(response) == {"id": "forbidden", "message": "Access has expired."}
+    assert response.headers["Pryv-Access-Id"] == access["id"]
+
+
+def test_access_info(sb):
+    response = core(sb, "GET", "/access-info", headers=auth(sb.token))
+    body = without_meta(response)
+    assert {k: body[k] for k in ("token", "type", "name", "permissions", "user")} == {
+        "token": sb.token, "type": "shared", "name": "metricsAccess",
+        "permissions": [{"streamId": "*", "level": "manage"}], "user": {"username": USER}}
+    assert "expires" not in body
+
+
+# ---- hostings and service info
+
+def test_hostings(sb):
+    zone = reg(sb, "GET", "/hostings").json()["regions"]["europe"]["zones"]["switzerland"]
+    assert {name: h["available"] for name, h in zone["hostings"].items()} == {"hosting1": True, "hosting2": False}
+    zone = call(sb, "GET", "/reg/hostings").json()["regions"]["region1"]["zones"]["zone1"]
+    assert zone["hostings"]["hosting1"]["available"] is True
+
+
+def test_service_info(sb):
+    info = reg(sb, "GET", "/service/info").json()
+    assert "meta" not in info
+    assert (info["api"], info["register"]) == (f"https://{{username}}.pryv.test:{sb.http_port}/",
+                                               f"https://reg.pryv.test:{sb.http_port}/")
+    info = call(sb, "GET", "/reg/service/info").json()
+    assert (info["api"], info["register"]) == (f"https://localhost:{sb.http_port}/{{username}}/",
+                                               f"https://localhost:{sb.http_port}/reg/")
+
+
+# ---- plain HTTP, and the command line
+
+def test_plain_http_mode(tmp_path):
+    with Sandbox(scheme="http", state_dir=str(tmp_path)) as sb:
+        assert sb.ca_file is None and not (tmp_path / "ca.pem").exists()
+        response = core(sb, "GET", "/events?limit=1", headers=auth(sb.token))
+        assert response.status_code == 200 and len(response.json()["events"]) == 1
+        assert sb.command_lines()[1][1][-2:] == ["--scheme", "http"]
+    with pytest.raises(requests.ConnectionError):
+        core(sb, "GET", "/events")
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "check_pryv.sandbox", *args], capture_output=True, text=True,
+                          timeout=60, **kwargs)
+
+
+def test_cli_help():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "--fault NAME=VALUE" in result.stdout and "dns=ok|nxdomain" in result.stdout
+
+
+def test_cli_rejects_bad_fault():
+    result = run_cli("--fault", "core=sideways")
+    assert result.returncode == 2 and "fault core takes one of ok, down" in result.stderr
+
+
+def test_cli_runs_until_sigterm(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "check_pryv.sandbox", "--scheme", "http", "--state-dir",
+                                str(tmp_path), "--fault", "core=down"], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("Stop with"):
+            lines.append(process.stdout.readline())
+            assert lines[-1], "the sandbox exited early"
+        output = "".join(lines)
+        assert f"--token-file {tmp_path / 'token'}" in output and "check_pryv_dns --domain pryv.test" in output
+        port = next(line.split()[2].split(":")[1] for line in lines if line.startswith("  HTTP server"))
+        assert requests.get(f"http://127.0.0.1:{port}/_sandbox/faults", timeout=5).json()["core"] == "down"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.stdout.close()
+
+
+def test_cli_demo_runs_every_plugin(tmp_path):
+    result = run_cli("--demo", "--state-dir", str(tmp_path))
+    for label in ("dns", "register, DNS mode", "core, DNS mode", "register, DNS-less", "core, DNS-less"):
+        assert f"== {label}\n" in result.stdout
+    assert result.stdout.count("exit code: ") == 5
+    assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 5 else 1)
