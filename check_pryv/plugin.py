@@ -56,8 +56,8 @@ class SkewContext(nagiosplugin.ScalarContext):
 
     def __init__(self, warning, critical):
         super().__init__("clock_skew",
-                         nagiosplugin.Range("%s:%s" % (-warning, warning)) if warning is not None else None,
-                         nagiosplugin.Range("%s:%s" % (-critical, critical)) if critical is not None else None)
+                         nagiosplugin.Range("%g:%g" % (-warning, warning)) if warning is not None else None,
+                         nagiosplugin.Range("%g:%g" % (-critical, critical)) if critical is not None else None)
         self.judged = warning is not None or critical is not None
 
     def evaluate(self, metric, resource):

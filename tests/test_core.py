@@ -6,7 +6,7 @@ import pytest
 
 from conftest import dns_mode_args, dnsless_args, run_plugin
 
-PERF = r"time=\d+\.?\d*s;;;0;10 clock_skew=-?\d+\.?\d*s$"
+PERF = r"clock_skew=-?\d+\.?\d*s time=\d+\.?\d*s;;;0;10$"
 
 
 def first_line(result):
@@ -43,7 +43,7 @@ def test_core_token_rejected_is_critical(sandbox):
     result = core(sandbox)
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith("PRYV_CORE CRITICAL - access token rejected (403 invalid-access-token): "
-                                         "Cannot find access from token. | time=")
+                                         "Cannot find access from token. | clock_skew=")
 
 
 def test_core_expired_access_is_critical(sandbox):
@@ -51,7 +51,7 @@ def test_core_expired_access_is_critical(sandbox):
     result = core(sandbox, mode=dnsless_args)
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith(
-        "PRYV_CORE CRITICAL - access forbidden (403 forbidden): Access has expired. | time=")
+        "PRYV_CORE CRITICAL - access forbidden (403 forbidden): Access has expired. | clock_skew=")
 
 
 def test_core_unknown_user_is_critical(sandbox):
@@ -59,7 +59,7 @@ def test_core_unknown_user_is_critical(sandbox):
     result = core(sandbox)
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith(
-        'PRYV_CORE CRITICAL - unknown user (404 unknown-resource): Unknown user "healthmetrics01" | time=')
+        'PRYV_CORE CRITICAL - unknown user (404 unknown-resource): Unknown user "healthmetrics01" | clock_skew=')
 
 
 def test_core_down_behind_nginx_is_critical(sandbox):
@@ -90,13 +90,28 @@ def test_core_unreadable_token_file_is_unknown(sandbox, tmp_path):
                              "(see --help)\n" % (tmp_path / "missing"))
 
 
-def test_core_clock_skew_thresholds(sandbox):
-    result = core(sandbox, "--skew-warning", "0", "--skew-critical", "60")
-    # the sandbox's clock is this machine's: the skew is a few milliseconds, never exactly 0
-    assert result.returncode in (0, 1)
-    assert re.search(r"clock_skew=-?\d+\.?\d*s;-0\.0:0\.0;-60\.0:60\.0", first_line(result)), result.stdout
+def test_core_clock_skew_beyond_critical_is_critical(sandbox):
+    sandbox.set_faults(skew=-120)
     result = core(sandbox, "--skew-warning", "30", "--skew-critical", "60")
+    assert result.returncode == 2, result.stdout
+    assert re.match(r"PRYV_CORE CRITICAL - events answered 200 in \d\.\d{3}s \(API 1\.9\.3-open\); "
+                    r"server clock off by -1[12]\d\.\d{3}s \| clock_skew=-1[12]\d\.\d+s;-30:30;-60:60 time=",
+                    first_line(result)), result.stdout
+
+
+def test_core_clock_skew_beyond_warning_is_warning(sandbox):
+    sandbox.set_faults(skew=45)
+    result = core(sandbox, "--skew-warning", "30", "--skew-critical", "60")
+    assert result.returncode == 1, result.stdout
+    assert "; server clock off by +4" in first_line(result)
+
+
+def test_core_negative_skew_without_thresholds_is_only_perfdata(sandbox):
+    # nagiosplugin's default range 0: would turn a negative value CRITICAL
+    sandbox.set_faults(skew=-120)
+    result = core(sandbox)
     assert result.returncode == 0, result.stdout
+    assert re.search(r"\| clock_skew=-1[12]\d\.\d+s time=", first_line(result)), result.stdout
 
 
 def test_core_address_keeps_host_header_and_sni(sandbox):

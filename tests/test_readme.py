@@ -1,0 +1,28 @@
+"""The README and the programs must not disagree: options, and the test command CI runs."""
+import os
+import re
+
+import pytest
+
+from conftest import run_plugin
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as stream:
+        return stream.read()
+
+
+@pytest.mark.parametrize("plugin", ["check_pryv_dns", "check_pryv_register", "check_pryv_core"])
+def test_readme_documents_every_option_of(plugin):
+    options = set(re.findall(r"(--[a-z][a-z-]+)", run_plugin(plugin, "--help").stdout))
+    missing = sorted(o for o in options if "``%s" % o not in read("README.rst"))
+    assert missing == []
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = read("README.rst")
+    command = readme.split("Running the tests", 1)[1].split("::\n\n")[2].splitlines()[0].strip()
+    assert command.startswith("python3 -m venv .venv")
+    assert command in read(".ci/run").splitlines()
