@@ -1,0 +1,547 @@
+"""Icinga 2: the shipped CheckCommands, service templates and apply rules, proven with the real daemon.
+
+* ``icinga2 daemon -C`` accepts the files of ``icinga2/`` laid out as docs/integration.rst says
+  (commands in a global zone, services and hosts in the master's zone, the agents in zones.conf), and the
+  apply rules give each example host the services they promise.
+* A real icinga2 on loopback runs the services of the shipped apply rules against the sandbox (DNS mode and
+  DNS-less); its API gives back each result (exit status, output, perfdata) and the argv it built, which never
+  holds the token. A second icinga2, an agent, runs the ``pryv-*-from-ENDPOINT`` services through
+  ``command_endpoint``. Then the sandbox rejects the token and ``pryv-core`` turns CRITICAL.
+
+Without icinga2 these tests skip, unless CHECK_PRYV_REQUIRE_DAEMONS=1 (CI) makes them fail.
+"""
+import grp
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import dns_mode_args, dnsless_args, plugin_path, require_binary
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "icinga2"
+COMMANDS = {"pryv-dns": "check_pryv_dns", "pryv-register": "check_pryv_register", "pryv-core": "check_pryv_core"}
+SHARED_VARS = {"pryv_domain", "pryv_hostname", "pryv_username"}
+MASTER = "master.check-pryv.test"
+AGENT = "agent.check-pryv.test"
+DNS_HOST = "sandbox-dns-mode"
+DNSLESS_HOST = "sandbox-dnsless"
+DEADLINE = 30  # seconds: upper bound of every wait on a daemon
+
+
+def icinga2_binary():
+    return require_binary(shutil.which("icinga2") or "/usr/sbin/icinga2")
+
+
+def plugin_dir():
+    return os.path.dirname(plugin_path("check_pryv_core"))
+
+
+def q(value):
+    """An Icinga 2 DSL string literal."""
+    return json.dumps(str(value))
+
+
+def free_ports(count):
+    """`count` distinct loopback TCP ports free right now (all bound at once, then released)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def runtime_defines(work):
+    """Every runtime path of the daemon inside `work`, and the current user to run as."""
+    dirs = {name: work / sub for name, sub in
+            [("DataDir", "lib"), ("LogDir", "log"), ("CacheDir", "cache"), ("SpoolDir", "spool"), ("InitRunDir", "run")]}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    defines = ["-D%s=%s" % (name, path) for name, path in dirs.items()]
+    return defines + ["-DConfigDir=%s" % work, "-DPidPath=%s" % (work / "run" / "icinga2.pid"),
+                      "-DRunAsUser=%s" % pwd.getpwuid(os.getuid()).pw_name,
+                      "-DRunAsGroup=%s" % grp.getgrgid(os.getgid()).gr_name]
+
+
+def read_objects(work):
+    """The objects `icinga2 daemon -C` dumped into CacheDir/icinga2.debug (netstrings of JSON)."""
+    data = (work / "cache" / "icinga2.debug").read_bytes()
+    objects, pos = [], 0
+    while pos < len(data):
+        colon = data.index(b":", pos)
+        length = int(data[pos:colon])
+        objects.append(json.loads(data[colon + 1:colon + 1 + length]))
+        pos = colon + 1 + length + 1  # the trailing ","
+    return objects
+
+
+def validate(binary, work, conf):
+    proc = subprocess.run([binary, "daemon", "-C", "-c", str(conf), *runtime_defines(work)],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, "icinga2 daemon -C rejected the configuration:\n" + proc.stdout + proc.stderr
+    return read_objects(work)
+
+
+def macros(text):
+    return re.findall(r"\$([A-Za-z0-9_.]+)\$", text)
+
+
+# --- icinga2 daemon -C: the documented layout ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """Validate the shipped files as an operator installs them; return {PryvPluginDir setting: objects}."""
+    binary = icinga2_binary()
+    results = {}
+    for plugin_dir_const in (None, "/opt/check_pryv/bin"):
+        work = tmp_path_factory.mktemp("icinga2-validate")
+        zones = work / "zones.d"
+        (zones / "global-templates").mkdir(parents=True)
+        (zones / "master").mkdir()
+        shutil.copy(SHIPPED / "pryv-commands.conf", zones / "global-templates" / "pryv-commands.conf")
+        shutil.copy(SHIPPED / "pryv-services.conf", zones / "master" / "pryv-services.conf")
+        shutil.copy(SHIPPED / "pryv-hosts.conf.example", zones / "master" / "pryv-hosts.conf")
+        (zones / "master" / "other-hosts.conf").write_text(
+            'object Host "not-pryv" { import "generic-host"; address = "127.0.0.1" }\n'
+            'object Host "both-modes" { import "generic-host"; address = "127.0.0.1"\n'
+            '  vars.pryv_domain = "pryv.example.com"; vars.pryv_hostname = "pryv.example.com" }\n')
+        conf = work / "icinga2.conf"
+        conf.write_text("\n".join([
+            'const PluginDir = "/usr/lib/nagios/plugins"',
+            'const NodeName = %s' % q(MASTER),
+            'const ZoneName = "master"',
+            # constants.conf comes first in icinga2.conf: the operator's PryvPluginDir wins over the default
+            'const PryvPluginDir = %s' % q(plugin_dir_const) if plugin_dir_const else '',
+            'include <itl>',
+            'include <plugins>',
+            'object Endpoint NodeName { }',
+            'object Zone ZoneName { endpoints = [ NodeName ] }',
+            'include %s' % q(SHIPPED / "zones.conf.example"),
+            # what the stock conf.d/templates.conf provides
+            'template Host "generic-host" { max_check_attempts = 3; check_interval = 1m; check_command = "hostalive" }',
+            'include_zones "check_pryv", %s' % q(zones),
+            '',
+        ]))
+        results[plugin_dir_const] = validate(binary, work, conf)
+    return results
+
+
+def by_type(objects, kind):
+    return {o["properties"]["__name"]: o["properties"] for o in objects if o["type"] == kind}
+
+
+@pytest.mark.parametrize("const, expected_dir", [(None, "/usr/local/bin"), ("/opt/check_pryv/bin", "/opt/check_pryv/bin")])
+def test_commands_use_pryv_plugin_dir(validated, const, expected_dir):
+    commands = by_type(validated[const], "CheckCommand")
+    for name, script in COMMANDS.items():
+        assert commands[name]["command"] == [expected_dir + "/" + script]
+        assert commands[name]["zone"] == "global-templates"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_commands_follow_the_itl_style(validated, name):
+    command = by_type(validated[None], "CheckCommand")[name]
+    prefix = name.replace("-", "_") + "_"
+    assert command["arguments"], name
+    for key, spec in command["arguments"].items():
+        assert key.startswith("--"), "%s: arguments are keyed by long option, not %r" % (name, key)
+        assert key not in ("--token", "--help", "--version"), (name, key)
+        assert isinstance(spec, dict) and spec.get("description"), "%s %s has no description" % (name, key)
+        used = macros(str(spec.get("value", ""))) + macros(str(spec.get("set_if", "")))
+        assert used, "%s %s uses no variable" % (name, key)
+        for var in used:
+            assert var in SHARED_VARS or var.startswith(prefix), "%s %s: variable %s" % (name, key, var)
+        if "set_if" in spec:
+            assert "value" not in spec, "%s %s: a flag takes no value" % (name, key)
+    if name == "pryv-core":
+        assert command["env"] == {"PRYV_ACCESS_TOKEN": "$pryv_core_token$"}
+    else:
+        assert not command.get("env")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_commands_cover_every_plugin_option(validated, name):
+    """Each long option of the plugin's --help has its argument (but --token, which shows in ps)."""
+    proc = subprocess.run([plugin_path(COMMANDS[name]), "--help"], capture_output=True, text=True, timeout=30)
+    options = set(re.findall(r"^\s+(?:-\w(?: \S+)?, )?(--[a-z][a-z-]*)", proc.stdout, re.M))
+    options -= {"--help", "--version", "--token"}
+    assert options, proc.stdout
+    assert set(by_type(validated[None], "CheckCommand")[name]["arguments"]) == options
+
+
+def test_apply_rules_give_the_example_hosts_their_services(validated):
+    services = by_type(validated[None], "Service")
+    found = {}
+    for props in services.values():
+        found.setdefault(props["host_name"], {})[props["name"]] = props
+    endpoints = ["agent-zurich.example.com", "agent-lausanne.example.com"]
+    assert set(found["pryv.example.com"]) == {"pryv-dns", "pryv-register", "pryv-core"}  # DNS mode
+    assert set(found["pryv.example.org"]) == {"pryv-register", "pryv-core"}  # DNS-less: no DNS check
+    remote = {"%s-from-%s" % (c, e) for c in COMMANDS for e in endpoints}
+    assert set(found["pryv.example.net"]) == set(COMMANDS) | remote
+    for name, props in found["pryv.example.net"].items():
+        assert props["check_command"] == name.split("-from-")[0]
+        if "-from-" in name:
+            assert props["command_endpoint"] == name.split("-from-")[1]
+        else:
+            assert not props["command_endpoint"]
+    assert "not-pryv" not in found  # no pryv_domain nor pryv_hostname
+    # both: the services exist (and the plugins answer UNKNOWN), so that the mistake shows
+    assert set(found["both-modes"]) == {"pryv-dns", "pryv-register", "pryv-core"}
+    for host in found.values():
+        for props in host.values():
+            assert props["check_command"] in COMMANDS and props["zone"] == "master"
+
+
+# --- a real icinga2 (and an agent) on loopback -----------------------------------------------------------------
+
+
+def make_certs(work, nodes):
+    """A CA and one certificate per node (CN = endpoint name, SAN 127.0.0.1), made with openssl."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.fail("openssl is needed to make the icinga2 certificates")
+    work.mkdir(parents=True, exist_ok=True)
+
+    def run(*args):
+        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
+
+    ca_key, ca_crt = work / "ca.key", work / "ca.crt"
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=check_pryv test CA",
+        "-keyout", str(ca_key), "-out", str(ca_crt))
+    for node in nodes:
+        key, csr, crt, ext = (work / (node + suffix) for suffix in (".key", ".csr", ".crt", ".ext"))
+        ext.write_text("subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n" % node)
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + node, "-keyout", str(key), "-out", str(csr))
+        run("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-days", "30", "-extfile", str(ext), "-out", str(crt))
+    return ca_crt
+
+
+class Icinga2:
+    """One icinga2 daemon in the foreground, all its state under `work`."""
+
+    def __init__(self, binary, work, node, config, certs):
+        self.binary, self.work, self.node = binary, work, node
+        work.mkdir(parents=True, exist_ok=True)
+        self.defines = runtime_defines(work)
+        cert_dir = work / "lib" / "certs"
+        cert_dir.mkdir(parents=True, exist_ok=True)
+        for suffix in (".crt", ".key"):
+            shutil.copy(certs / (node + suffix), cert_dir / (node + suffix))
+        shutil.copy(certs / "ca.crt", cert_dir / "ca.crt")
+        self.conf = work / "icinga2.conf"
+        self.conf.write_text(config)
+        self.log = work / "daemon.log"
+        self.proc = None
+
+    def start(self):
+        with open(self.log, "wb") as log:
+            # a session of its own: stop() ends the daemon and every process it spawned, by this group's id
+            self.proc = subprocess.Popen([self.binary, "daemon", "-c", str(self.conf), *self.defines],
+                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+
+    def log_tail(self, lines=40):
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            pytest.fail("icinga2 %s exited with %s:\n%s" % (self.node, self.proc.returncode, self.log_tail()))
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class Api:
+    """The master's REST API."""
+
+    def __init__(self, port, user, password, ca):
+        self.base = "https://127.0.0.1:%d/v1" % port
+        self.session = requests.Session()
+        self.session.trust_env = False  # else REQUESTS_CA_BUNDLE (and proxies) from the environment win over verify
+        self.session.auth = (user, password)
+        self.session.verify = str(ca)
+        self.session.headers["Accept"] = "application/json"
+
+    def get(self, path, **params):
+        reply = self.session.get(self.base + path, params=params, timeout=10)
+        reply.raise_for_status()
+        return reply.json()["results"]
+
+    def post(self, path, body):
+        reply = self.session.post(self.base + path, json=body, timeout=10)
+        reply.raise_for_status()
+        return reply.json()["results"]
+
+    def services(self):
+        return {r["name"]: r["attrs"] for r in self.get("/objects/services", attrs=["last_check_result"])}
+
+    def reschedule(self, names):
+        flt = " || ".join('service.__name == %s' % json.dumps(n) for n in names)
+        return self.post("/actions/reschedule-check", {"type": "Service", "filter": flt, "force": True})
+
+
+def wait_until(what, predicate, daemons, deadline=DEADLINE, step=0.1):
+    end = time.monotonic() + deadline
+    while True:
+        for daemon in daemons:
+            daemon.check_alive()
+        try:
+            value = predicate()
+        except (requests.RequestException, OSError):
+            value = None
+        if value:
+            return value
+        if time.monotonic() > end:
+            pytest.fail("no %s after %ss:\n%s" % (what, deadline, "\n".join(d.log_tail() for d in daemons)))
+        time.sleep(step)
+
+
+def host_vars(command, args, scheme_vars=True):
+    """Icinga 2 variables equivalent to a plugin command line (dns_mode_args() and the like)."""
+    result, i = {}, 0
+    while i < len(args):
+        option = args[i]
+        has_value = i + 1 < len(args) and not args[i + 1].startswith("--")
+        name = option[2:].replace("-", "_")
+        var = "pryv_" + name if "pryv_" + name in SHARED_VARS else "pryv_%s_%s" % (command, name)
+        result[var] = args[i + 1] if has_value else True
+        i += 2 if has_value else 1
+    return result
+
+
+def dsl_vars(variables):
+    lines = []
+    for name, value in sorted(variables.items()):
+        if isinstance(value, bool):
+            literal = "true" if value else "false"
+        elif isinstance(value, list):
+            literal = "[ %s ]" % ", ".join(q(v) for v in value)
+        else:
+            literal = q(value)
+        lines.append("\tvars.%s = %s" % (name, literal))
+    return "\n".join(lines)
+
+
+def dns_args(sb):
+    return ["--domain", sb.domain, "--username", sb.username, "--server", "127.0.0.1", "--port", str(sb.dns_port)]
+
+
+def expected_argv(sb):
+    """{(host, service): the plugin's argv we expect icinga2 to build} for the local services."""
+    user = ["--username", sb.username]
+    return {
+        (DNS_HOST, "pryv-dns"): dns_args(sb),
+        (DNS_HOST, "pryv-register"): dns_mode_args(sb) + user,
+        (DNS_HOST, "pryv-core"): dns_mode_args(sb) + user,  # the token: in the environment
+        (DNSLESS_HOST, "pryv-register"): dnsless_args(sb) + user,
+        (DNSLESS_HOST, "pryv-core"): dnsless_args(sb) + user + ["--token-file", sb.token_file, "--verbose"],
+    }
+
+
+def sandbox_hosts(sb, with_agent):
+    dns_vars = {}
+    dns_vars.update(host_vars("dns", dns_args(sb)))
+    dns_vars["pryv_dns_server"] = ["127.0.0.1"]  # repeatable: an array
+    dns_vars.update(host_vars("register", dns_mode_args(sb)))
+    dns_vars.update(host_vars("core", dns_mode_args(sb)))
+    dns_vars["pryv_core_token"] = sb.token  # goes to the environment
+    for var in ("pryv_register_address", "pryv_core_address"):
+        assert dns_vars[var] == "127.0.0.1"
+        dns_vars[var] = "$address$"  # as pryv-hosts.conf.example suggests: the host's address
+    if with_agent:
+        dns_vars["pryv_check_endpoints"] = [AGENT]
+    # a flag (set_if), and long output whose perfdata comes on a last line
+    dnsless_vars = {"pryv_username": sb.username, "pryv_core_token_file": sb.token_file, "pryv_core_verbose": True}
+    dnsless_vars.update(host_vars("register", dnsless_args(sb)))
+    dnsless_vars.update(host_vars("core", dnsless_args(sb)))
+    hosts = []
+    for name, variables in ((DNS_HOST, dns_vars), (DNSLESS_HOST, dnsless_vars)):
+        hosts.append('object Host %s {\n\tcheck_command = "dummy"\n\taddress = "127.0.0.1"\n'
+                     '\tzone = ZoneName\n%s\n}\n' % (q(name), dsl_vars(variables)))
+    return "\n".join(hosts)
+
+
+def common_header(node, zone, port):
+    return "\n".join([
+        'const PluginDir = "/usr/lib/nagios/plugins"',
+        'const PryvPluginDir = %s' % q(plugin_dir()),
+        'const NodeName = %s' % q(node),
+        'const ZoneName = %s' % q(zone),
+        'include <itl>',
+        'include <plugins>',
+        # no check runs unless the test asks for it (reschedule-check with force): no race with the scheduler
+        'object IcingaApplication "app" { enable_host_checks = false; enable_service_checks = false; '
+        'enable_notifications = false; enable_event_handlers = false }',
+        'object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %s; accept_commands = true }' % q(port),
+        '',
+    ])
+
+
+@pytest.fixture(scope="module")
+def icinga(sandbox_session, tmp_path_factory):
+    """A master icinga2 (API on loopback) and an agent it sends the pryv-*-from-AGENT checks to."""
+    binary = icinga2_binary()
+    sb = sandbox_session
+    work = tmp_path_factory.mktemp("icinga2-live")
+    certs = make_certs(work / "certs", [MASTER, AGENT]).parent
+    master_port, agent_port = free_ports(2)
+    user, password = "check_pryv", secrets.token_urlsafe(16)
+
+    agent_conf = common_header(AGENT, AGENT, agent_port) + "\n".join([
+        'object Endpoint NodeName { }',
+        'object Zone ZoneName { endpoints = [ NodeName ]; parent = "master" }',
+        'object Endpoint %s { }' % q(MASTER),
+        'object Zone "master" { endpoints = [ %s ] }' % q(MASTER),
+        # what the global zone syncs to an agent
+        'include %s' % q(SHIPPED / "pryv-commands.conf"),
+        '',
+    ])
+    master_conf = common_header(MASTER, "master", master_port) + "\n".join([
+        'object CheckerComponent "checker" { }',
+        'object ApiUser %s { password = %s; permissions = [ "*" ] }' % (q(user), q(password)),
+        'object Endpoint NodeName { }',
+        'object Zone ZoneName { endpoints = [ NodeName ] }',
+        'object Endpoint %s { host = "127.0.0.1"; port = %s }' % (q(AGENT), q(agent_port)),
+        'object Zone %s { endpoints = [ %s ]; parent = ZoneName }' % (q(AGENT), q(AGENT)),
+        'include %s' % q(SHIPPED / "pryv-commands.conf"),
+        'include %s' % q(SHIPPED / "pryv-services.conf"),
+        sandbox_hosts(sb, with_agent=True),
+    ])
+    agent = Icinga2(binary, work / "agent", AGENT, agent_conf, certs)
+    master = Icinga2(binary, work / "master", MASTER, master_conf, certs)
+    try:
+        agent.start()
+
+        def agent_listens():
+            with socket.create_connection(("127.0.0.1", agent_port), timeout=1):
+                return True
+
+        wait_until("agent listening on %d" % agent_port, agent_listens, [agent])
+        master.start()
+        api = Api(master_port, user, password, certs / "ca.crt")
+        api.daemons = [master, agent]
+        wait_until("master API", lambda: api.get("/status/IcingaApplication"), api.daemons)
+        wait_until("agent connected to the master",
+                   lambda: api.get("/objects/endpoints", attrs=["connected"], filter="endpoint.name==%s" % q(AGENT))
+                   [0]["attrs"]["connected"], api.daemons)
+        yield api
+    finally:
+        master.stop()
+        agent.stop()
+
+
+def run_checks(api, names):
+    """Force a check of each service now; return {name: last_check_result} of runs that started after this call."""
+    since = time.time()
+    api.reschedule(names)
+    last_post = time.monotonic()
+
+    def fresh():
+        nonlocal last_post
+        results = api.services()
+        missing = [n for n in names if not (results.get(n, {}).get("last_check_result") or {}).get("execution_start", 0) >= since]
+        if not missing:
+            return {n: results[n]["last_check_result"] for n in names}
+        if time.monotonic() - last_post > 5:  # a forced check lost to a run in flight: ask again
+            api.reschedule(missing)
+            last_post = time.monotonic()
+        return None
+
+    return wait_until("check results for %s" % ", ".join(names), fresh, api.daemons)
+
+
+@pytest.fixture(scope="module")
+def first_round(icinga, sandbox_session):
+    sandbox_session.reset()
+    names = ["%s!%s" % key for key in expected_argv(sandbox_session)] + \
+            ["%s!%s-from-%s" % (DNS_HOST, c, AGENT) for c in COMMANDS]
+    return run_checks(icinga, names)
+
+
+def option_pairs(argv):
+    """{option: value, or True for a flag}, from an argv without its program."""
+    return host_vars("x", argv)
+
+
+def assert_no_token(sb, result):
+    assert sb.token not in json.dumps(result), "the token leaked into the check result"
+    command = result["command"]
+    assert isinstance(command, list), command
+    assert not any(a == "--token" or a.startswith("--token=") for a in command)
+
+
+def assert_ok(result, command):
+    word = COMMANDS[command].replace("check_", "").upper()  # PRYV_CORE
+    assert result["exit_status"] == 0, result
+    assert result["state"] == 0, result
+    assert result["output"].startswith(word + " OK"), result["output"]
+    assert any(p.startswith("time=") for p in result["performance_data"]), result["performance_data"]
+
+
+@pytest.mark.parametrize("host, service", [
+    (DNS_HOST, "pryv-dns"), (DNS_HOST, "pryv-register"), (DNS_HOST, "pryv-core"),
+    (DNSLESS_HOST, "pryv-register"), (DNSLESS_HOST, "pryv-core")])
+def test_icinga2_runs_the_service(first_round, sandbox_session, host, service):
+    sb = sandbox_session
+    result = first_round["%s!%s" % (host, service)]
+    assert_ok(result, service)
+    assert_no_token(sb, result)
+    argv = result["command"]
+    assert argv[0] == os.path.join(plugin_dir(), COMMANDS[service])
+    assert option_pairs(argv[1:]) == option_pairs(expected_argv(sb)[(host, service)])
+    if service == "pryv-core" and host == DNS_HOST:
+        assert "--token-file" not in argv  # the token came through PRYV_ACCESS_TOKEN
+
+
+@pytest.mark.parametrize("service", sorted(COMMANDS))
+def test_agent_runs_the_service_through_command_endpoint(first_round, sandbox_session, service):
+    result = first_round["%s!%s-from-%s" % (DNS_HOST, service, AGENT)]
+    assert_ok(result, service)
+    assert_no_token(sandbox_session, result)
+    assert result["check_source"] == AGENT
+    assert option_pairs(result["command"][1:]) == option_pairs(expected_argv(sandbox_session)[(DNS_HOST, service)])
+
+
+def test_rejected_token_turns_pryv_core_critical(icinga, first_round, sandbox):
+    sandbox.set_faults(token="rejected")
+    names = ["%s!pryv-core" % DNS_HOST, "%s!pryv-core" % DNSLESS_HOST, "%s!pryv-core-from-%s" % (DNS_HOST, AGENT)]
+    results = run_checks(icinga, names)
+    for name in names:
+        result = results[name]
+        assert result["exit_status"] == 2, result
+        assert result["state"] == 2, result
+        assert result["output"].startswith("PRYV_CORE CRITICAL"), result["output"]
+        assert "token" in result["output"].lower(), result["output"]
+        assert_no_token(sandbox, result)
+    states = {n: a["last_check_result"]["state"] for n, a in icinga.services().items() if n in names}
+    assert states == {n: 2 for n in names}
