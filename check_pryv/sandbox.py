@@ -606,7 +606,14 @@ class Sandbox:
             return api_error(401, "invalid-credentials", UNTRUSTED_APP)
         if (body["username"], body["password"]) != (user["username"], user["password"]):
             return api_error(401, "invalid-credentials", "The given username/password pair is invalid.")
-        session = self._add_access(user, "personal", body["appId"], [], created_by="system")
+        # like open-pryv.io: a new login from the same app reuses its live session (and extends it)
+        now = time.time()
+        session = next((a for a in user["accesses"] if a["type"] == "personal" and a["name"] == body["appId"]
+                        and user["sessions"].get(a["token"], 0) > now), None)
+        if session:
+            user["sessions"][session["token"]] = now + self.session_ttl
+        else:
+            session = self._add_access(user, "personal", body["appId"], [], created_by="system")
         return json_reply(200, {"token": session["token"], "preferredLanguage": user["language"], "meta": meta(),
                                 "apiEndpoint": self._api_endpoint(request, user["username"], session["token"])})
 
