@@ -77,8 +77,8 @@ class CoreContext(nagiosplugin.Context):
                                    % answer.body_excerpt(), metric)
         error = answer.pryv_error
         if error and error[0] in ERRORS:
-            return self.result_cls(nagiosplugin.Critical, "%s (%d %s): %s" % (
-                ERRORS[error[0]], answer.status, error[0], error[1]), metric)
+            return self.result_cls(nagiosplugin.Critical, "%s (%d %s)%s" % (
+                ERRORS[error[0]], answer.status, error[0], ": " + error[1] if error[1] else ""), metric)
         return self.result_cls(nagiosplugin.Critical, "core answered %s" % answer.problem(), metric)
 
 
@@ -86,8 +86,8 @@ def read_token(args):
     """The access token from --token-file, PRYV_ACCESS_TOKEN or --token, in that order."""
     if args.token_file:
         try:
-            with open(args.token_file, encoding="utf-8") as stream:
-                token, source = stream.read().strip(), "token file %s" % args.token_file
+            with open(args.token_file, encoding="utf-8") as stream:  # a token is short: never read a whole disk
+                token, source = stream.read(4096).strip(), "token file %s" % args.token_file
         except (OSError, UnicodeDecodeError) as error:
             raise options.UsageError("cannot read the token file %s: %s" % (
                 args.token_file, getattr(error, "strerror", None) or "not text"))
@@ -99,8 +99,9 @@ def read_token(args):
         raise options.UsageError("no access token: give --token-file FILE or set PRYV_ACCESS_TOKEN")
     if not token:
         raise options.UsageError("the access token from %s is empty" % source)
-    if any(c.isspace() or not c.isprintable() for c in token):
-        raise options.UsageError("the access token from %s contains spaces or control characters" % source)
+    if any(c.isspace() or not c.isprintable() or not c.isascii() for c in token):
+        raise options.UsageError("the access token from %s contains spaces, control or non-ASCII characters"
+                                 % source)
     return token
 
 
@@ -113,6 +114,8 @@ def make_parser():
     group.add_argument("--token", metavar="TOKEN",
                        help="the access token itself: VISIBLE IN THE PROCESS LIST, prefer --token-file "
                             "or the PRYV_ACCESS_TOKEN environment variable")
+    parser.secret_options.append("--token")
+    parser.secret_variables.append("PRYV_ACCESS_TOKEN")
     options.add_connection_options(parser)
     limits = options.add_limit_options(parser)
     limits.add_argument("--skew-warning", type=options.seconds, metavar="SECONDS",

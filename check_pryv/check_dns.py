@@ -2,15 +2,26 @@
 
 Asks for USERNAME.DOMAIN (the register's DNS answers a CNAME to the user's core, then the core's address)
 and follows CNAMEs to the addresses. Without --server it asks the system's name servers
-(/etc/resolv.conf); each server is tried in turn until one gives a definite answer.
+(/etc/resolv.conf); each server is tried in turn, with its share of the time left, until one gives a
+definite answer. A truncated UDP answer is asked again over TCP.
 
 States: OK when addresses are found (and all of them are among --expected-address, when given);
 CRITICAL on NXDOMAIN, on NOERROR with no answer (what the register answers for an unknown user), SERVFAIL,
 REFUSED, no answer in time, or an address not expected. Perfdata: `time` (seconds, all queries).
 """
 import ipaddress
+import socket
 import time
 
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import nagiosplugin
 
 from check_pryv import options, plugin
@@ -18,40 +29,55 @@ from check_pryv.deadline import DeadlineExceeded
 
 SERVICE = "PRYV_DNS"
 MAX_CNAMES = 8
+NO_ANSWER = "no answer in time"
+SHOWN_ADDRESSES = 3  # on the first line; the long output has them all
 
 
 class Lookup:
     """What the DNS said: the addresses, the CNAME chain, the server, or what went wrong."""
 
-    def __init__(self, name):
-        self.name, self.addresses, self.chain, self.server = name, [], [], None
+    def __init__(self, name, record_type, port):
+        self.name, self.record_type, self.port = name, record_type, port
+        self.addresses, self.chain, self.server = [], [], None
         self.rcode, self.problem, self.elapsed, self.tried = None, None, 0.0, []
 
     def details(self):
-        lines = ["query: %s" % self.name]
-        lines += ["asked %s: %s" % (server, outcome) for server, outcome in self.tried]
+        lines = ["query: %s %s, port %d" % (self.name, self.record_type, self.port)]
+        lines += ["asked %s%s: %s" % (server, "" if question == self.name else " for " + question, outcome)
+                  for server, question, outcome in self.tried]
         if self.chain:
             lines.append("CNAME chain: %s" % " -> ".join([self.name] + self.chain))
+        if len(self.addresses) > SHOWN_ADDRESSES:
+            lines.append("addresses: %s" % ", ".join(self.addresses))
         lines.append("time: %.3fs" % self.elapsed)
         return lines
 
 
-def _ask(query, server, port, deadline):
-    """One query over UDP, again over TCP when the answer is truncated."""
-    import dns.flags
-    import dns.query
-
-    response = dns.query.udp(query, server, port=port, timeout=deadline.remaining())
+def _ask(query, server, port, timeout):
+    """One query over UDP, again over TCP when the answer is truncated; returns (response, how)."""
+    expires = time.monotonic() + timeout
+    # A connected UDP socket hears the ICMP "port unreachable" of a closed port: refused at once, no timeout.
+    with socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.connect((server, port))
+        response = dns.query.udp(query, server, port=port, timeout=timeout, sock=sock)
     if response.flags & dns.flags.TC:
-        response = dns.query.tcp(query, server, port=port, timeout=deadline.remaining())
-    return response
+        response = dns.query.tcp(query, server, port=port, timeout=max(0.01, expires - time.monotonic()))
+        return response, " over TCP (the UDP answer was truncated)"
+    return response, ""
+
+
+def _failure(error):
+    """Why a server gave no answer, in a few words."""
+    if isinstance(error, (dns.exception.Timeout, DeadlineExceeded)):
+        return NO_ANSWER
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
 
 
 def _follow(response, name, rdtype):
     """The CNAME chain from `name` and the addresses at its end, as found in the answer section."""
-    import dns.rdataclass
-    import dns.rdatatype
-
     chain, addresses = [], []
     for _ in range(MAX_CNAMES):
         cname = response.get_rrset(response.answer, name, dns.rdataclass.IN, dns.rdatatype.CNAME)
@@ -69,13 +95,19 @@ class Resolution(nagiosplugin.Resource):
     """Measures: what the name servers answer for USER.DOMAIN, and how long it took."""
 
     def __init__(self, name, servers, port, record_type, deadline):
-        self.lookup = Lookup(name)
+        self.lookup = Lookup(name, record_type, port)
         self.servers, self.port, self.record_type, self.deadline = servers, port, record_type, deadline
+        # dnspython imports a record type's module when it first parses one: do it before the clock starts.
+        for rdtype in (dns.rdatatype.CNAME, dns.rdatatype.from_text(record_type)):
+            dns.rdata.get_rdata_class(dns.rdataclass.IN, rdtype)
 
     def probe(self):
         started = time.monotonic()
         try:
-            self._resolve()
+            with self.deadline.alarm():
+                self._resolve()
+        except DeadlineExceeded:
+            self.lookup.problem = self._silence()
         finally:
             self.lookup.elapsed = time.monotonic() - started
         yield nagiosplugin.Metric("dns", self.lookup, context="dns")
@@ -83,31 +115,24 @@ class Resolution(nagiosplugin.Resource):
                                   max=self.deadline.seconds, context="time")
 
     def _resolve(self):
-        import dns.exception
-        import dns.message
-        import dns.name
-        import dns.rcode
-        import dns.rdatatype
-
         lookup, rdtype = self.lookup, dns.rdatatype.from_text(self.record_type)
         name = dns.name.from_text(lookup.name)
         for hop in range(MAX_CNAMES):
-            for server in self.servers:
+            question, outcomes = name.to_text(omit_final_dot=True), []
+            for index, server in enumerate(self.servers):
                 query = dns.message.make_query(name, rdtype)
-                try:
-                    response = _ask(query, server, self.port, self.deadline)
-                except DeadlineExceeded:
-                    lookup.tried.append((server, "no answer in time"))
-                    lookup.problem = "no answer from %s within %ds" % (
-                        ", ".join(self.servers), self.deadline.seconds)
-                    return
-                except (dns.exception.DNSException, OSError) as error:
-                    reason = "no answer in time" if isinstance(error, dns.exception.Timeout) else (
-                        str(error) or type(error).__name__)
-                    lookup.tried.append((server, reason))
+                try:  # each server gets its share of the time left: a silent first one leaves time to the next
+                    response, how = _ask(query, server, self.port,
+                                         self.deadline.remaining() / (len(self.servers) - index))
+                except (dns.exception.DNSException, OSError, DeadlineExceeded) as error:
+                    lookup.tried.append((server, question, _failure(error)))
+                    outcomes.append((server, _failure(error)))
+                    if isinstance(error, DeadlineExceeded):
+                        raise
                     continue
                 rcode = dns.rcode.to_text(response.rcode())
-                lookup.tried.append((server, rcode))
+                lookup.tried.append((server, question, rcode + how))
+                outcomes.append((server, rcode))
                 if response.rcode() in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
                     continue  # this server cannot say; another one may
                 lookup.server, lookup.rcode = server, rcode
@@ -119,10 +144,16 @@ class Resolution(nagiosplugin.Resource):
                     return
                 break  # the chain leaves the answer: ask for its end
             else:
-                tried = "; ".join("%s from %s" % (outcome, server) for server, outcome in lookup.tried)
-                lookup.problem = "no usable answer: %s" % tried
+                if all(outcome == NO_ANSWER for _, outcome in outcomes):
+                    lookup.problem = self._silence()
+                else:
+                    lookup.problem = "no usable answer: %s" % "; ".join(
+                        "%s from %s" % (outcome, server) for server, outcome in outcomes)
                 return
         lookup.problem = "more than %d CNAMEs" % MAX_CNAMES
+
+    def _silence(self):
+        return "no answer from %s within %ds" % (", ".join(self.servers), self.deadline.seconds)
 
 
 class DnsContext(nagiosplugin.Context):
@@ -147,7 +178,9 @@ class DnsContext(nagiosplugin.Context):
             end = " (CNAME to %s)" % lookup.chain[-1] if lookup.chain else ""
             return self.result_cls(nagiosplugin.Critical, "%s has no %s record%s (NOERROR, empty answer from %s)"
                                    % (lookup.name, self.record_type, end, lookup.server), metric)
-        found = ", ".join(lookup.addresses)
+        found = ", ".join(lookup.addresses[:SHOWN_ADDRESSES])
+        if len(lookup.addresses) > SHOWN_ADDRESSES:
+            found += " and %d more" % (len(lookup.addresses) - SHOWN_ADDRESSES)
         unexpected = [a for a in lookup.addresses if self.expected and ipaddress.ip_address(a) not in self.expected]
         if unexpected:
             return self.result_cls(nagiosplugin.Critical, "%s is %s, not among the expected %s" % (
@@ -157,22 +190,15 @@ class DnsContext(nagiosplugin.Context):
             lookup.name, found, via, lookup.server, lookup.elapsed), metric)
 
 
-def address(text):
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise options.argparse.ArgumentTypeError("invalid IP address %r" % text)
-
-
 def make_parser():
     parser = options.Parser(SERVICE, prog="check_pryv_dns", description=__doc__)
     options.add_platform_options(parser, dns_less=False)
     group = parser.add_argument_group("DNS")
-    group.add_argument("-s", "--server", type=address, action="append", metavar="ADDR",
+    group.add_argument("-s", "--server", type=options.ip_address, action="append", metavar="ADDR",
                        help="ask this name server (repeatable; default: those of /etc/resolv.conf)")
     group.add_argument("-p", "--port", type=options.port_number, default=53, help="default: %(default)s")
     group.add_argument("--record-type", choices=("A", "AAAA"), default="A", help="default: %(default)s")
-    group.add_argument("-a", "--expected-address", type=address, action="append", metavar="ADDR",
+    group.add_argument("-a", "--expected-address", type=options.ip_address, action="append", metavar="ADDR",
                        help="CRITICAL when an address found is not one of these (repeatable)")
     options.add_limit_options(parser)
     return parser

@@ -3,9 +3,11 @@
 It knows the platform's URLs in DNS mode and DNS-less mode, makes one HTTP(S) call that honours the
 plugin's deadline, names the stage at which a call failed, and reads Pryv's two error body shapes.
 """
+import http.client
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 from urllib.parse import quote
@@ -16,11 +18,21 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
+from check_pryv import certificate
 from check_pryv.deadline import DeadlineExceeded
 
 # An events?limit=1 answer is a few hundred bytes: anything much larger is not the API talking.
 BODY_CAP = 1024 * 1024
 USER_AGENT = "check_pryv"
+# OpenSSL's reasons when the other end does not speak TLS at all.
+NOT_TLS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST",
+           "UNKNOWN_PROTOCOL"}
+
+
+def one_line(text, length):
+    """Text the server chose, on one line of at most `length` characters."""
+    text = " ".join(str(text).split())
+    return text[:length] + "..." if len(text) > length else text
 
 
 class TransportError(Exception):
@@ -34,15 +46,15 @@ class TransportError(Exception):
         "body": "answer from {endpoint} incomplete",
     }
 
-    def __init__(self, stage, url, host, port, address, reason, elapsed):
+    def __init__(self, stage, url, host, port, address, reason, elapsed, certificate=None):
         self.stage, self.url, self.host, self.port, self.address = stage, url, host, port, address
-        self.reason, self.elapsed = reason, elapsed
+        self.reason, self.elapsed, self.certificate = reason, elapsed, certificate or []
         endpoint = "%s:%s" % (host, port) + (" (%s)" % address if address and address != host else "")
         super().__init__("%s: %s" % (self.WHAT[stage].format(host=host, endpoint=endpoint), reason))
 
     def details(self):
         return ["url: %s" % self.url, "failed at stage: %s" % self.stage, "address: %s" % (self.address or "none"),
-                "after: %.3fs" % self.elapsed]
+                "after: %.3fs" % self.elapsed] + self.certificate
 
 
 class Target:
@@ -85,22 +97,24 @@ class Answer:
         if self._json is False:
             try:
                 self._json = json.loads(self.body.decode("utf-8"))
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeper than Python goes
                 self._json = None
         return self._json
 
     @property
     def api_version(self):
         meta = self.json.get("meta") if isinstance(self.json, dict) else None
-        version = meta.get("apiVersion") if isinstance(meta, dict) else None
-        return version or self.headers.get("API-Version")
+        version = (meta.get("apiVersion") if isinstance(meta, dict) else None) or self.headers.get("API-Version")
+        return one_line(version, 40) if version else None
 
     @property
     def server_time(self):
         """`meta.serverTime` (seconds since the epoch), or None."""
         meta = self.json.get("meta") if isinstance(self.json, dict) else None
         value = meta.get("serverTime") if isinstance(meta, dict) else None
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and -1e15 < value < 1e15:
+            return float(value)  # NaN, infinities and absurd values are no clock (and no valid perfdata)
+        return None
 
     @property
     def pryv_error(self):
@@ -109,20 +123,23 @@ class Answer:
         if not isinstance(body, dict):
             return None
         error = body.get("error") if isinstance(body.get("error"), dict) else body
-        if isinstance(error.get("id"), str):
-            return error["id"], str(error.get("message") or "")
-        return None
+        if not isinstance(error.get("id"), str):
+            return None
+        message = error.get("message")
+        if not message and isinstance(error.get("data"), dict):  # wrong-core tells where to go only there
+            message = ", ".join("%s: %s" % item for item in error["data"].items())
+        return one_line(error["id"], 40), one_line(message or "", 120)
 
     def problem(self):
         """What is wrong with an answer that is not the expected one, in a few words."""
         if 300 <= self.status < 400:
-            location = self.headers.get("Location") or "nowhere"
+            location = one_line(self.headers.get("Location") or "nowhere", 100)
             return "%d redirect to %s (not followed)" % (self.status, location)
         if self.capped:
             return "%d with a body over %d bytes (stopped reading)" % (self.status, BODY_CAP)
         error = self.pryv_error
         if error:
-            return "%d %s: %s" % (self.status, error[0], error[1])
+            return "%d %s" % (self.status, error[0]) + (": " + error[1] if error[1] else "")
         return "%d %s" % (self.status, self.body_excerpt())
 
     def body_excerpt(self, length=60):
@@ -130,18 +147,23 @@ class Answer:
         text = self.body[:4096].decode("utf-8", "replace")
         title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
         if title:
-            return "HTML page '%s'" % " ".join(title.group(1).split())
-        text = " ".join(text.split())
-        if not text:
+            return "HTML page '%s'" % one_line(title.group(1), length)
+        if not text.strip():
             return "with an empty body"
-        return "'%s'" % (text[:length] + ("..." if len(text) > length else ""))
+        return "'%s'" % one_line(text, length)
 
     def details(self):
         """Long output lines: what an operator needs to act."""
         lines = ["url: %s" % self.url,
                  "connected to: %s" % self.address,
-                 "status: %d %s" % (self.status, self.reason),
+                 "status: %d %s" % (self.status, one_line(self.reason, 60)),
                  "time: %.3fs" % self.elapsed]
+        if self.headers.get("Location"):
+            lines.append("location: %s" % one_line(self.headers["Location"], 200))
+        if self.capped:
+            lines.append("body: more than %d bytes, not read further" % BODY_CAP)
+        else:
+            lines.append("body: %d bytes" % len(self.body) + (", " + self.body_excerpt() if self.body.strip() else ""))
         if self.api_version:
             lines.append("API version: %s" % self.api_version)
         if self.server_time is not None:
@@ -242,20 +264,28 @@ def _root_cause(error):
 def _reason(error):
     """A short, human reason for a transport failure."""
     cause = _root_cause(error)
-    if isinstance(cause, (socket.timeout, TimeoutError)) or "timed out" in str(cause):
+    if isinstance(cause, (socket.timeout, TimeoutError, DeadlineExceeded)) or "timed out" in str(cause):
         return "timed out"
     if isinstance(cause, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(cause, http.client.RemoteDisconnected):  # before ConnectionResetError, its base
+        return "connection closed without an answer"
     if isinstance(cause, ConnectionResetError):
         return "connection reset by peer"
+    if isinstance(cause, http.client.IncompleteRead):
+        return "connection closed before the end of the body"
+    if isinstance(cause, http.client.BadStatusLine):
+        return "not an HTTP answer: '%s'" % one_line(cause.args[0] if cause.args else "", 40)
     if getattr(cause, "verify_message", None):
         return "certificate verify failed: %s" % cause.verify_message
+    if getattr(cause, "reason", None) in NOT_TLS:
+        return "%s (plain HTTP on this port?)" % cause.reason.replace("_", " ").lower()
     if getattr(cause, "reason", None) and isinstance(cause.reason, str):
         return cause.reason.replace("_", " ").lower()
     text = str(cause) or type(cause).__name__
     text = re.sub(r"^\[Errno -?\d+\] ", "", text)
     text = re.sub(r"^<[^>]+>: ", "", text)
-    return text.split("(")[0].strip(" :") or type(cause).__name__
+    return one_line(text.split("(")[0].strip(" :"), 100) or type(cause).__name__
 
 
 class Client:
@@ -272,17 +302,29 @@ class Client:
         started = time.monotonic()
         call = _Call([self.address] if self.address else [])
         try:
-            if not call.addresses:
-                call.stage = "resolve"
-                call.addresses = resolve(host, port, self.deadline)
-            return self._exchange(method, url, headers, json_body, call, started)
+            with self.deadline.alarm():
+                if not call.addresses:
+                    call.stage = "resolve"
+                    call.addresses = resolve(host, port, self.deadline)
+                return self._exchange(method, url, headers, json_body, call, started)
         except DeadlineExceeded:
             raise TransportError(call.stage, url, host, port, call.address,
                                  "timed out after %.1fs" % (time.monotonic() - started),
                                  time.monotonic() - started) from None
         except (requests.RequestException, OSError) as error:
-            raise TransportError(call.stage, url, host, port, call.address, _reason(error),
-                                 time.monotonic() - started) from None
+            elapsed = time.monotonic() - started
+            raise TransportError(call.stage, url, host, port, call.address, _reason(error), elapsed,
+                                 self._rejected_certificate(error, call.address, host, port)) from None
+
+    def _rejected_certificate(self, error, address, host, port):
+        """Long-output lines on the certificate that failed verification, fetched again unverified."""
+        if not isinstance(_root_cause(error), ssl.SSLCertVerificationError):
+            return None
+        try:
+            with self.deadline.alarm():
+                return certificate.describe(certificate.fetch(address, port, host, self.deadline.remaining()))
+        except (OSError, ValueError, DeadlineExceeded) as failure:
+            return ["certificate: not read (%s)" % _reason(failure)]
 
     def _exchange(self, method, url, headers, json_body, call, started):
         session = requests.Session()

@@ -1,5 +1,7 @@
 """Command-line options shared by the plugins, validated so that a bad value is an UNKNOWN, not a crash."""
 import argparse
+import ipaddress
+import os
 import re
 import sys
 
@@ -21,14 +23,36 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, service, **kwargs):
         self.service = service
+        # Options and environment variables that carry a secret, scrubbed from all output before parsing.
+        self.secret_options, self.secret_variables = [], []
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(add_help=False, **kwargs)
+        # No abbreviations: `--tok SECRET` would be taken for --token, and the scrubber would miss it.
+        super().__init__(add_help=False, allow_abbrev=False, **kwargs)
         group = self.add_argument_group("general")
         group.add_argument("-h", "--help", action="help", help="show this help and exit (exit code 3)")
         group.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__,
                            help="show the version and exit (exit code 3)")
         group.add_argument("-v", "--verbose", action="count", default=0,
                            help="more output: -v the details an operator acts on, -vv and -vvv more (up to 3)")
+
+    def secrets(self, argv):
+        """The secrets on the command line and in the environment, known before any message can echo them."""
+        found = [os.environ.get(name, "").strip() for name in self.secret_variables]
+        for index, word in enumerate(argv):
+            option, equals, value = word.partition("=")
+            if option in self.secret_options:
+                found.append(value if equals else argv[index + 1] if index + 1 < len(argv) else "")
+        return [secret.strip() for secret in found if secret.strip()]
+
+    def parse_args(self, args=None, namespace=None):
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:  # name unknown options, never echo values: one may be a secret given to the wrong option
+            shown = [word.split("=", 1)[0] for word in extras if word.startswith("-")]
+            hidden = sum(1 for word in extras if not word.startswith("-") or "=" in word)
+            if hidden:
+                shown.append("%s%d value%s (not shown)" % ("and " if shown else "", hidden, "s" * (hidden > 1)))
+            self.error("unrecognized arguments: %s" % " ".join(shown))
+        return args
 
     def print_help(self, file=None):
         super().print_help(file or sys.stdout)
@@ -77,6 +101,13 @@ def seconds(text):
     return value
 
 
+def ip_address(text):
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError("invalid IP address %r" % text)
+
+
 def host_name(text):
     if not NAME.match(text):
         raise argparse.ArgumentTypeError("invalid host or domain name %r" % text)
@@ -106,7 +137,7 @@ def add_platform_options(parser, dns_less=True):
 def add_connection_options(parser):
     """How to reach the platform over HTTP(S)."""
     group = parser.add_argument_group("connection")
-    group.add_argument("-I", "--address",
+    group.add_argument("-I", "--address", type=ip_address,
                        help="connect to this IP address instead of resolving the URL's host; "
                             "the Host header, SNI and the certificate's name check stay those of the URL's host")
     group.add_argument("-p", "--port", type=port_number, default=None,
@@ -136,9 +167,14 @@ def parse(parser, argv):
     if getattr(args, "ca_cert", None) and getattr(args, "insecure", False):
         parser.error("--ca-cert and --insecure contradict each other")
     if getattr(args, "ca_cert", None):
+        import ssl  # only the HTTP plugins have --ca-cert, and they load ssl anyway
+
         try:
             with open(args.ca_cert, "rb"):
                 pass
+            ssl.create_default_context(cafile=args.ca_cert)
+        except ssl.SSLError:
+            parser.error("--ca-cert %s holds no PEM certificate" % args.ca_cert)
         except OSError as error:
             parser.error("cannot read --ca-cert %s: %s" % (args.ca_cert, error.strerror))
     args.verbose = min(args.verbose, 3)

@@ -1,0 +1,89 @@
+"""What an operator needs to read off a certificate that failed verification: subject, issuer, expiry, names.
+
+The ssl module decodes a peer's certificate only once it is verified. After a failed handshake the client
+fetches the certificate again without verification and reads these few DER fields here, with no dependency.
+"""
+import datetime
+import ipaddress
+import socket
+import ssl
+
+ATTRIBUTES = {b"\x55\x04\x03": "CN", b"\x55\x04\x0a": "O", b"\x55\x04\x0b": "OU"}
+SUBJECT_ALT_NAME = b"\x55\x1d\x11"
+DNS_NAME, IP_ADDRESS, EXTENSIONS, UTC_TIME = 0x82, 0x87, 0xA3, 0x17
+
+
+def fetch(address, port, server_name, timeout):
+    """The server's certificate (DER), from a handshake that verifies nothing and sends nothing else."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((address, port), timeout=timeout) as sock:
+        with context.wrap_socket(sock, server_hostname=server_name) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def _elements(data):
+    """(tag, content) of each DER element in `data`."""
+    position = 0
+    while position < len(data):
+        tag, length = data[position], data[position + 1]
+        position += 2
+        if length & 0x80:
+            size = length & 0x7F
+            length = int.from_bytes(data[position:position + size], "big")
+            position += size
+        if position + length > len(data):
+            raise ValueError("truncated DER element")
+        yield tag, data[position:position + length]
+        position += length
+
+
+def _name(content):
+    """`CN=..., O=...` from a Name (a SEQUENCE of SETs of {type, value})."""
+    parts = []
+    for _, relative in _elements(content):
+        for _, pair in _elements(relative):
+            (_, kind), (_, value) = list(_elements(pair))[:2]
+            if kind in ATTRIBUTES:
+                parts.append("%s=%s" % (ATTRIBUTES[kind], value.decode("utf-8", "replace")))
+    return ", ".join(parts)
+
+
+def _time(tag, content):
+    layout = "%y%m%d%H%M%SZ" if tag == UTC_TIME else "%Y%m%d%H%M%SZ"
+    return datetime.datetime.strptime(content.decode("ascii"), layout).replace(tzinfo=datetime.timezone.utc)
+
+
+def _alt_names(content):
+    """The DNS names and IP addresses of the subjectAltName extension."""
+    for _, extension in _elements(list(_elements(content))[0][1]):
+        fields = list(_elements(extension))
+        if fields[0][1] == SUBJECT_ALT_NAME:
+            for tag, value in _elements(list(_elements(fields[-1][1]))[0][1]):
+                if tag == DNS_NAME:
+                    yield value.decode("ascii", "replace")
+                elif tag == IP_ADDRESS:
+                    yield str(ipaddress.ip_address(value))
+
+
+def describe(der, now=None):
+    """Long-output lines about a DER certificate; ValueError when it cannot be read."""
+    try:
+        certificate = list(_elements(der))[0][1]
+        fields = list(_elements(list(_elements(certificate))[0][1]))
+        if fields[0][0] == 0xA0:  # an explicit version comes first in v2 and v3 certificates
+            fields = fields[1:]
+        issuer, validity, subject = fields[2][1], fields[3][1], fields[4][1]
+        (_, _), (tag, not_after) = list(_elements(validity))[:2]
+        expires = _time(tag, not_after)
+        names = [n for tag, content in fields[6:] if tag == EXTENSIONS for n in _alt_names(content)]
+        lines = ["certificate subject: %s" % (_name(subject) or "(empty)"),
+                 "certificate issuer: %s" % (_name(issuer) or "(empty)")]
+    except (IndexError, UnicodeDecodeError) as error:
+        raise ValueError("not a certificate: %s" % error)
+    days = (expires - (now or datetime.datetime.now(datetime.timezone.utc))).total_seconds() / 86400
+    lines.append("certificate expires: %s (%s)" % (
+        expires.strftime("%Y-%m-%dT%H:%M:%SZ"), "expired" if days < 0 else "in %d days" % days))
+    lines.append("certificate names: %s" % (", ".join(names) or "none"))
+    return lines
