@@ -1,0 +1,515 @@
+"""check_pryv_setup against the sandbox, over real sockets: the guide's preparation, repeated safely."""
+import argparse
+import json
+import os
+import pty
+import re
+import select
+import shlex
+import signal
+import socket
+import stat
+import time
+
+import pytest
+import requests
+
+from check_pryv import provision
+from check_pryv.client import Answer
+from conftest import dns_mode_args, dnsless_args, plugin_path, run_plugin
+
+NEW_USER = "healthmetrics02"
+NEW_PASSWORD = "Fresh-Setup-Pass-42"
+
+
+def setup(sb, *extra, mode=dns_mode_args, password=NEW_PASSWORD, username=NEW_USER):
+    args = [*mode(sb), "--username", username, *extra]
+    return run_plugin("check_pryv_setup", *args, env={"PRYV_PASSWORD": password} if password is not None else None)
+
+
+def token_of(path):
+    return open(path, encoding="utf-8").read().strip()
+
+
+def pasted(result, start):
+    """The pasted line that starts with `start`, as printed on stderr."""
+    return next(line.strip() for line in result.stderr.splitlines() if line.strip().startswith(start))
+
+
+def run_pasted_core_command(result):
+    """Runs the check_pryv_core line exactly as the operator would paste it (after `# check it now:`)."""
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    words = shlex.split(lines[lines.index("# check it now:") + 1])
+    env = {"PRYV_ACCESS_TOKEN": words.pop(0).partition("=")[2]} if words[0].startswith("PRYV_ACCESS_TOKEN=") else None
+    assert words[0] == "check_pryv_core"
+    return run_plugin("check_pryv_core", *words[1:], env=env)
+
+
+def api(sb, method, username, path, token=None, **kwargs):
+    """A call to the sandbox's core in DNS-less form, for the tests to look at the platform themselves."""
+    headers = {"Authorization": token} if token else {}
+    headers.update(kwargs.pop("headers", {}))
+    url = "https://%s:%d/%s/%s" % (sb.hostname, sb.http_port, username, path)
+    return requests.request(method, url, headers=headers, verify=sb.ca_file, timeout=10, **kwargs)
+
+
+def login(sb, username, password, app_id="pryv-metrics"):
+    answer = api(sb, "POST", username, "auth/login", headers={"Origin": "https://%s" % sb.hostname},
+                 json={"username": username, "password": password, "appId": app_id})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["token"]
+
+
+def shared_accesses(sb, username, password):
+    answer = api(sb, "GET", username, "accesses", token=login(sb, username, password))
+    return sorted((a["name"], a["token"], a["modified"]) for a in answer.json()["accesses"])
+
+
+# --- a fresh platform, then again ----------------------------------------------------------------------
+
+def test_setup_fresh_platform_creates_account_and_working_token(sandbox, tmp_path):
+    token_file = tmp_path / "token"
+    result = setup(sandbox, "--token-file", str(token_file))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "register: account healthmetrics02 created on hosting hosting1" in result.stderr
+    assert "core: signed in as healthmetrics02 (Origin https://sw.pryv.test)" in result.stderr
+    assert 'core: access "metricsAccess" created (manage on *, no expiry)' in result.stderr
+    assert "core: token verified (access-info, events?limit=1)" in result.stderr
+    assert "token written to %s (mode 0600)" % token_file in result.stderr
+    token = token_of(token_file)
+    assert token and token != sandbox.token
+    core = run_pasted_core_command(result)
+    assert core.returncode == 0, core.stdout
+    assert core.stdout.startswith("PRYV_CORE OK - events answered 200")
+
+
+def test_setup_paste_lines(sandbox, tmp_path):
+    token_file = tmp_path / "token"
+    result = setup(sandbox, "--token-file", str(token_file))
+    assert result.returncode == 0, result.stderr
+    token = token_of(token_file)
+    assert pasted(result, "check_pryv_core") == (
+        "check_pryv_core --domain pryv.test --username healthmetrics02 --address 127.0.0.1 --port %d "
+        "--ca-cert %s --token-file %s" % (sandbox.http_port, sandbox.ca_file, token_file))
+    assert pasted(result, "vars.pryv_core_token ") == 'vars.pryv_core_token = "%s"' % token
+    assert 'vars.pryv_core_token_file = "%s"' % token_file in result.stderr
+    assert pasted(result, "$USER3$=") == "$USER3$=%s" % token
+
+
+def test_setup_second_run_gives_same_token_and_changes_nothing(sandbox, tmp_path):
+    token_file = tmp_path / "token"
+    first = setup(sandbox, "--token-file", str(token_file))
+    assert first.returncode == 0, first.stderr
+    token, before = token_of(token_file), os.stat(token_file)
+    accesses = shared_accesses(sandbox, NEW_USER, NEW_PASSWORD)
+
+    second = setup(sandbox, "--token-file", str(token_file))
+    assert second.returncode == 0, second.stderr
+    assert "register: account healthmetrics02 exists" in second.stderr
+    assert 'core: access "metricsAccess" already exists: reusing its token' in second.stderr
+    assert "token unchanged in %s (mode 0600)" % token_file in second.stderr
+    os.chmod(token_file, 0o400)  # as an operator may leave it, with the monitoring user as owner
+    third = setup(sandbox, "--token-file", str(token_file))
+    assert "token unchanged in %s (mode 0400)" % token_file in third.stderr
+    assert token_of(token_file) == token
+    assert (os.stat(token_file).st_ino, os.stat(token_file).st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert shared_accesses(sandbox, NEW_USER, NEW_PASSWORD) == accesses
+    assert [name for name, _, _ in accesses] == ["metricsAccess"]
+
+
+def test_setup_existing_access_is_reused(sandbox):
+    result = setup(sandbox, username=sandbox.username, password=sandbox.password)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == sandbox.token + "\n"
+    assert 'core: access "metricsAccess" already exists: reusing its token' in result.stderr
+
+
+def test_setup_existing_access_that_expires_is_refused(sandbox):
+    session = login(sandbox, sandbox.username, sandbox.password)
+    created = api(sandbox, "POST", sandbox.username, "accesses", token=session,
+                  json={"name": "shortLived", "permissions": [{"streamId": "*", "level": "read"}],
+                        "expireAfter": 3600})
+    assert created.status_code == 201, created.text
+    result = setup(sandbox, "--access-name", "shortLived", username=sandbox.username, password=sandbox.password)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert 'error: core: the existing access "shortLived" expires (at 20' in result.stderr
+    assert "give another --access-name" in result.stderr
+
+
+def test_setup_dnsless_mode(sandbox, tmp_path):
+    token_file = tmp_path / "token"
+    # the sandbox's host name is localhost: the default e-mail healthmetrics03@localhost has no dot
+    result = setup(sandbox, "--token-file", str(token_file), "--email", "healthmetrics03@example.com",
+                   mode=dnsless_args, username="healthmetrics03")
+    assert result.returncode == 0, result.stderr
+    assert "register: account healthmetrics03 created\n" in result.stderr
+    assert "core: signed in as healthmetrics03 (Origin https://localhost)" in result.stderr
+    core = run_pasted_core_command(result)
+    assert core.returncode == 0, core.stdout
+    again = setup(sandbox, "--token-file", str(token_file), mode=dnsless_args, username="healthmetrics03")
+    assert again.returncode == 0, again.stderr
+    assert "token unchanged in" in again.stderr
+
+
+def test_setup_dnsless_default_email_is_refused_clearly(sandbox):
+    result = setup(sandbox, mode=dnsless_args)
+    assert result.returncode == 1, result.stderr
+    assert ("error: account creation refused: e-mail 'healthmetrics02@localhost' is refused: give another --email "
+            "(400 invalid-parameters-format: ") in result.stderr
+
+
+# --- where the token goes ------------------------------------------------------------------------------
+
+def test_setup_without_token_file_prints_token_alone_on_stdout(sandbox):
+    result = setup(sandbox)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert result.stdout == token + "\n" and token
+    assert pasted(result, "PRYV_ACCESS_TOKEN=").startswith("PRYV_ACCESS_TOKEN=%s check_pryv_core " % token)
+    core = run_pasted_core_command(result)
+    assert core.returncode == 0, core.stdout
+
+
+def test_setup_token_file_is_private_whatever_the_umask(sandbox, tmp_path):
+    token_file = tmp_path / "token"
+    previous = os.umask(0)  # the child inherits it: a plain open() would make the file world-readable
+    try:
+        result = setup(sandbox, "--token-file", str(token_file))
+    finally:
+        os.umask(previous)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["token"]  # no temporary file left behind
+
+
+def test_setup_token_file_holding_another_token_needs_force(sandbox, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("another-token\n")
+    result = setup(sandbox, "--token-file", str(token_file))
+    assert result.returncode == 1, result.stderr
+    assert "error: %s holds another token: not replaced (give --force" % token_file in result.stderr
+    assert token_file.read_text() == "another-token\n"
+    forced = setup(sandbox, "--token-file", str(token_file), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "token replaced in %s (mode 0600)" % token_file in forced.stderr
+    assert token_of(token_file) != "another-token"
+    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+
+
+def test_setup_token_file_in_missing_directory_is_a_usage_error(sandbox, tmp_path):
+    result = setup(sandbox, "--token-file", str(tmp_path / "nowhere" / "token"))
+    assert result.returncode == 2
+    assert "cannot use --token-file %s: directory %s does not exist" % (
+        tmp_path / "nowhere" / "token", tmp_path / "nowhere") in result.stderr
+
+
+# --- the platform says no ------------------------------------------------------------------------------
+
+def test_setup_wrong_password_is_refused(sandbox):
+    result = setup(sandbox, username=sandbox.username, password="not-the-password")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert ("error: account healthmetrics01 exists but refuses this password (401 invalid-credentials: The given "
+            "username/password pair is invalid.): give its password with --password-file or PRYV_PASSWORD"
+            ) in result.stderr
+
+
+def test_setup_untrusted_origin_is_refused_naming_it(sandbox):
+    result = setup(sandbox, "--origin", "https://monitoring.example.com", username=sandbox.username,
+                   password=sandbox.password)
+    assert result.returncode == 1, result.stderr
+    assert ("error: the platform does not trust the sign-in of app id 'pryv-metrics' from Origin "
+            "https://monitoring.example.com (401 invalid-credentials: The app id (\"appId\") is either missing "
+            "or not trusted.). Give --origin an origin it trusts (by default https://*.pryv.test, e.g. "
+            "https://sw.pryv.test), or add pryv-metrics@https://monitoring.example.com to the core's "
+            "auth.trustedApps setting") in result.stderr
+
+
+@pytest.mark.parametrize("mode, shape", [(dns_mode_args, "400 INVALID_USER_NAME: Invalid user name - User name "
+                                                         "must be made of 5 to 60 alphanumeric characters"),
+                                         (dnsless_args, "400 invalid-parameters-format: The parameters' format is "
+                                                        "invalid. - username: username-invalid")],
+                         ids=["dns-mode", "dns-less"])
+def test_setup_invalid_username_is_refused(sandbox, mode, shape):
+    result = setup(sandbox, mode=mode, username="abc")
+    assert result.returncode == 1, result.stderr
+    assert ("error: username 'abc' is invalid (5 to 60 of a-z, 0-9 and '-'): give another --username (%s"
+            % shape) in result.stderr
+
+
+def test_setup_reserved_username_is_refused(sandbox):
+    result = setup(sandbox, username="administrator")
+    assert result.returncode == 1, result.stderr
+    assert ("error: username 'administrator' is reserved on this platform: give another --username"
+            in result.stderr)
+
+
+def test_setup_unavailable_hosting_is_refused(sandbox):
+    result = setup(sandbox, "--hosting", "hosting2")
+    assert result.returncode == 1, result.stderr
+    assert ("error: hosting 'hosting2' is not available for new accounts; the register lists: "
+            "hosting1 (available), hosting2 (not available)") in result.stderr
+
+
+def test_setup_unknown_hosting_is_refused(sandbox):
+    result = setup(sandbox, "--hosting", "hosting9")
+    assert result.returncode == 1, result.stderr
+    assert ("error: hosting 'hosting9' is unknown to the register; it lists: "
+            "hosting1 (available), hosting2 (not available)") in result.stderr
+
+
+@pytest.mark.parametrize("mode, shape", [(dns_mode_args, "(400 EXISTING_EMAIL: E-mail already exists"),
+                                         (dnsless_args, "(409 item-already-exists: ")],
+                         ids=["dns-mode", "dns-less"])
+def test_setup_email_taken_is_refused(sandbox, mode, shape):
+    result = setup(sandbox, "--email", "healthmetrics01@pryv.test", mode=mode)
+    assert result.returncode == 1, result.stderr
+    assert ("error: account creation refused: e-mail 'healthmetrics01@pryv.test' already belongs to another "
+            "account: give another --email " + shape) in result.stderr
+
+
+def test_setup_register_failing_is_refused(sandbox):
+    sandbox.set_faults(register="failing")
+    result = setup(sandbox)
+    assert result.returncode == 1, result.stderr
+    assert "error: register: check_username answered 500 INTERNAL_ERROR: Internal error" in result.stderr
+
+
+# --- the platform does not answer ----------------------------------------------------------------------
+
+def test_setup_core_down_is_unreachable(sandbox):
+    sandbox.set_faults(core="down")
+    result = setup(sandbox, username=sandbox.username, password=sandbox.password)
+    assert result.returncode == 3, result.stderr
+    assert ("error: core unreachable: POST https://healthmetrics01.pryv.test:%d/auth/login answered "
+            "502 HTML page '502 Bad Gateway'" % sandbox.http_port) in result.stderr
+
+
+def test_setup_register_unreachable(sandbox):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = run_plugin("check_pryv_setup", "--domain", "pryv.test", "--address", "127.0.0.1", "--port", str(port),
+                        "--ca-cert", sandbox.ca_file, env={"PRYV_PASSWORD": NEW_PASSWORD})
+    assert result.returncode == 3, result.stderr
+    assert ("error: register unreachable: cannot connect to reg.pryv.test:%d (127.0.0.1): connection refused"
+            % port) in result.stderr
+
+
+def test_setup_slow_platform_times_out(sandbox):
+    sandbox.set_faults(delay=3)
+    result = setup(sandbox, "--timeout", "1")
+    assert result.returncode == 3, result.stderr
+    assert "error: register unreachable: no answer from reg.pryv.test:%d (127.0.0.1): timed out" % (
+        sandbox.http_port) in result.stderr
+
+
+# --- the password --------------------------------------------------------------------------------------
+
+def test_setup_without_password_is_a_usage_error(sandbox, monkeypatch):
+    monkeypatch.delenv("PRYV_PASSWORD", raising=False)
+    result = setup(sandbox, password=None)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert ("check_pryv_setup: error: no password: give --password-file FILE, set PRYV_PASSWORD, or run it on a "
+            "terminal") in result.stderr
+
+
+def test_setup_password_file(sandbox, tmp_path, monkeypatch):
+    monkeypatch.delenv("PRYV_PASSWORD", raising=False)
+    password_file = tmp_path / "password"
+    password_file.write_text(sandbox.password + "\n")
+    result = setup(sandbox, "--password-file", str(password_file), username=sandbox.username, password=None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == sandbox.token + "\n"
+
+
+def test_setup_empty_password_file_is_a_usage_error(sandbox, tmp_path):
+    password_file = tmp_path / "password"
+    password_file.write_text("\n")
+    result = setup(sandbox, "--password-file", str(password_file))
+    assert result.returncode == 2
+    assert "error: the password from --password-file %s is empty" % password_file in result.stderr
+
+
+@pytest.mark.parametrize("case", ["fresh", "again", "wrong-origin", "email-taken", "core-down", "register-failing"])
+@pytest.mark.parametrize("verbosity", [[], ["-v"]], ids=["quiet", "verbose"])
+def test_setup_password_never_in_output(sandbox, tmp_path, case, verbosity):
+    password = "Do-Not-Print-Me-7"
+    args = {"fresh": [], "again": [], "wrong-origin": ["--origin", "https://evil.example"],
+            "email-taken": ["--email", "healthmetrics01@pryv.test"], "core-down": [],
+            "register-failing": []}[case]
+    if case == "again":
+        assert setup(sandbox, password=password).returncode == 0
+    sandbox.set_faults(**{"core-down": {"core": "down"}, "register-failing": {"register": "failing"}}.get(case, {}))
+    result = setup(sandbox, *args, *verbosity, password=password)
+    assert password not in result.stdout + result.stderr
+    assert result.returncode == (0 if case in ("fresh", "again") else 3 if case == "core-down" else 1), result.stderr
+
+
+# --- the arguments -------------------------------------------------------------------------------------
+
+def test_setup_hosting_in_dnsless_mode_is_a_usage_error(sandbox):
+    result = setup(sandbox, "--hosting", "hosting1", mode=dnsless_args)
+    assert result.returncode == 2
+    assert "--hosting applies to DNS mode (--domain) only" in result.stderr
+
+
+def test_setup_invalid_origin_is_a_usage_error(sandbox):
+    result = setup(sandbox, "--origin", "https://sw.pryv.test/app")
+    assert result.returncode == 2
+    assert "invalid origin 'https://sw.pryv.test/app'" in result.stderr
+
+
+# --- on a terminal -------------------------------------------------------------------------------------
+
+def on_terminal(argv, answers, timeout=20):
+    """Runs argv on a new pseudo-terminal, typing one answer at each new prompt; returns (status, transcript)."""
+    env = {k: v for k, v in os.environ.items() if k != "PRYV_PASSWORD"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal is its stdin, stdout, stderr and /dev/tty
+        os.execve(argv[0], argv, env)
+    transcript, answered, answers = b"", 0, list(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 0.1)[0]:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child has closed the terminal
+                break
+            if not chunk:
+                break
+            transcript += chunk
+            if answers and len(transcript) > answered and transcript.endswith(b": "):
+                os.write(fd, answers.pop(0).encode() + b"\n")
+                answered = len(transcript)
+        else:
+            os.kill(pid, signal.SIGKILL)  # stuck: never leave it waiting at a prompt
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), transcript.decode("utf-8", "replace")
+
+
+def test_setup_prompts_twice_on_a_terminal_for_a_new_account(sandbox, tmp_path):
+    token_file = tmp_path / "token"
+    status, transcript = on_terminal(
+        [plugin_path("check_pryv_setup"), *dns_mode_args(sandbox), "--username", NEW_USER,
+         "--token-file", str(token_file)], [NEW_PASSWORD, NEW_PASSWORD])
+    assert status == 0, transcript
+    assert "Password of healthmetrics02:" in transcript
+    assert "The account does not exist yet; password again, to create it:" in transcript
+    assert NEW_PASSWORD not in transcript  # not echoed
+    assert "register: account healthmetrics02 created" in transcript
+    assert token_of(token_file)
+
+
+def test_setup_different_passwords_on_a_terminal_create_nothing(sandbox):
+    status, transcript = on_terminal(
+        [plugin_path("check_pryv_setup"), *dns_mode_args(sandbox), "--username", NEW_USER],
+        [NEW_PASSWORD, "a-typo-" + NEW_PASSWORD])
+    assert status == 2, transcript
+    assert "check_pryv_setup: error: the two passwords differ" in transcript
+    check = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "--username", NEW_USER)
+    assert check.returncode == 1, check.stdout  # the register still does not know it
+
+
+def test_setup_password_option_is_refused_without_echoing_it(sandbox):
+    for words in (["--password", "Typed-In-Clear-1"], ["--password=Typed-In-Clear-1"], ["--pass", "Typed-In-Clear-1"],
+                  ["Typed-In-Clear-1"]):
+        result = setup(sandbox, *words)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert "Typed-In-Clear-1" not in result.stdout + result.stderr
+
+
+def test_preparation_chapter_documents_every_option():
+    help_text = run_plugin("check_pryv_setup", "--help").stdout
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                           "preparation.rst"), encoding="utf-8") as stream:
+        chapter = stream.read()
+    options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
+    assert sorted(o for o in options if "``%s" % o not in chapter and ", %s" % o not in chapter) == []
+
+
+def test_setup_reserved_username_dnsless_is_refused(sandbox):
+    # OP1's check_username says only `reserved: true`: the core's 404 tells the rest
+    result = setup(sandbox, mode=dnsless_args, username="healthcheck")
+    assert result.returncode == 1, result.stderr
+    assert ("error: the register says healthcheck is taken but its core does not know it: the name is reserved "
+            "on this platform, or the account is gone from its core (404 unknown-resource: Unknown user "
+            "\"healthcheck\")") in result.stderr
+
+
+# --- account creation, against a register the sandbox does not imitate ---------------------------------
+
+class StubRegister:
+    """Answers each register call from a list of (status, body), and records the calls."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), []
+
+    def register(self, method, path, body=None):
+        self.calls.append((method, path, body))
+        status, reply = self.answers.pop(0)
+        return Answer("https://reg.pryv.test/" + path, status, "", {}, json.dumps(reply).encode(), 0.01,
+                      "127.0.0.1", False)
+
+
+def creation_args(**overrides):
+    args = argparse.Namespace(domain="pryv.test", hostname=None, username=NEW_USER, email="hm@pryv.test",
+                              hosting=None, app_id="pryv-metrics")
+    vars(args).update(overrides)
+    return args
+
+
+HOSTINGS = {"regions": {"r": {"zones": {"z": {"hostings": {"h1": {"available": True}}}}}}}
+
+
+def test_create_account_falls_back_to_users_with_its_own_fields(capsys):
+    register = StubRegister((200, HOSTINGS), (404, {"id": "NOT_FOUND", "message": "no such route"}),
+                            (201, {"username": NEW_USER, "apiEndpoint": "https://x@pryv.test/"}))
+    provision.create_account(register, creation_args(), "pass-word-1")
+    assert register.calls == [
+        ("GET", "hostings", None),
+        ("POST", "user", {"username": NEW_USER, "password": "pass-word-1", "email": "hm@pryv.test",
+                          "hosting": "h1", "appid": "pryv-metrics", "languageCode": "en"}),
+        ("POST", "users", {"username": NEW_USER, "password": "pass-word-1", "email": "hm@pryv.test",
+                           "appId": "pryv-metrics", "language": "en"})]
+    assert "register: account healthmetrics02 created on hosting h1" in capsys.readouterr().err
+
+
+def test_create_account_several_register_errors_each_get_their_sentence():
+    errors = [{"id": "INVALID_EMAIL", "message": "Invalid email address"},
+              {"id": "INVALID_PASSWORD", "message": "Invalid password"}]
+    register = StubRegister((200, HOSTINGS), (400, {"id": "INVALID_DATA", "message": "Invalid Data", "errors": errors}))
+    with pytest.raises(provision.Refused) as refused:
+        provision.create_account(register, creation_args(), "short")
+    assert str(refused.value) == ("account creation refused: e-mail 'hm@pryv.test' is refused: give another --email; "
+                                  "the password is refused (6 to 99 characters) (400 INVALID_DATA: Invalid Data)")
+
+
+def test_create_account_hosting_the_register_then_refuses():
+    register = StubRegister((200, HOSTINGS), (400, {"id": "UNAVAILABLE_HOSTING", "message": "Hosting not available"}))
+    with pytest.raises(provision.Refused) as refused:
+        provision.create_account(register, creation_args(hosting="h1"), "pass-word-1")
+    assert str(refused.value).startswith("account creation refused: hosting 'h1' does not take new accounts")
+
+
+def test_create_account_already_created_goes_on_to_sign_in(capsys):
+    register = StubRegister((200, HOSTINGS), (400, {"id": "EXISTING_USER_NAME", "message": "Username already exists"}))
+    provision.create_account(register, creation_args(), "pass-word-1")
+    assert "register: account healthmetrics02 exists" in capsys.readouterr().err
+
+
+def test_setup_insecure_says_so_once(sandbox):
+    result = run_plugin("check_pryv_setup", "--domain", sandbox.domain, "--address", "127.0.0.1", "--port",
+                        str(sandbox.http_port), "--insecure", env={"PRYV_PASSWORD": sandbox.password})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == sandbox.token + "\n"
+    assert result.stderr.count("certificate") == 1
+    assert result.stderr.startswith("warning: --insecure: the platform's certificate is not verified\n")
