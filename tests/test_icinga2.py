@@ -1,6 +1,6 @@
 """Icinga 2: the shipped CheckCommands, service templates and apply rules, proven with the real daemon.
 
-* ``icinga2 daemon -C`` accepts the files of ``icinga2/`` laid out as docs/integration.rst says
+* ``icinga2 daemon -C`` accepts the files of ``icinga2/`` laid out as README.rst says
   (commands in a global zone, services and hosts in the master's zone, the agents in zones.conf), and the
   apply rules give each example host the services they promise.
 * A real icinga2 on loopback runs the services of the shipped apply rules against the sandbox (DNS mode and

@@ -26,3 +26,14 @@ def test_ci_runs_the_readme_test_command():
     command = readme.split("Running the tests", 1)[1].split("::\n\n")[2].splitlines()[0].strip()
     assert command.startswith("python3 -m venv .venv")
     assert command in read(".ci/run").splitlines()
+
+
+def test_readme_is_valid_restructuredtext():
+    import docutils.core
+    import docutils.utils
+
+    problems = []
+    docutils.core.publish_doctree(read("README.rst"), settings_overrides={
+        "report_level": docutils.utils.Reporter.WARNING_LEVEL, "halt_level": 5,
+        "warning_stream": type("Sink", (), {"write": lambda self, text: problems.append(text)})()})
+    assert problems == []

@@ -429,8 +429,8 @@ def test_setup_password_option_is_refused_without_echoing_it(sandbox):
 
 def test_preparation_chapter_documents_every_option():
     help_text = run_plugin("check_pryv_setup", "--help").stdout
-    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
-                           "preparation.rst"), encoding="utf-8") as stream:
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "README.rst"), encoding="utf-8") as stream:
         chapter = stream.read()
     options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
     assert sorted(o for o in options if "``%s" % o not in chapter and ", %s" % o not in chapter) == []
