@@ -1,0 +1,133 @@
+"""What each plugin loads: only the libraries its run uses (a structural test; timings come from benchmarks/).
+
+Every plugin start pays for each module it imports, every minute on every monitored host: the HTTP plugins
+never load dnspython, the DNS plugin never loads requests, and no plugin loads the sandbox, the setup command
+or trustme. Each case runs in a fresh interpreter and reports its sys.modules at exit.
+"""
+import configparser
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+PLUGINS = {
+    "check_pryv.check_dns": "dns",
+    "check_pryv.check_register": "http",
+    "check_pryv.check_core": "http",
+}
+NEVER = ("check_pryv.sandbox", "check_pryv.provision", "trustme")
+FORBIDDEN = {
+    "http": NEVER + ("dns", "check_pryv.check_dns"),
+    "dns": NEVER + ("requests", "urllib3", "charset_normalizer", "certifi", "check_pryv.client",
+                    "check_pryv.certificate", "check_pryv.check_register", "check_pryv.check_core"),
+}
+
+# Runs in the child: the module's main() (or just its parser), then sys.modules as JSON on the pipe whose
+# descriptor is argv[1], also when the plugin leaves through os._exit.
+HARNESS = """
+import json, os, sys
+def report():
+    os.write(int(sys.argv[1]), json.dumps(sorted(sys.modules)).encode())
+exit_now = os._exit
+def leave(code):
+    report()
+    exit_now(code)
+os._exit = leave
+module = __import__(sys.argv[2], fromlist=["main"])
+if sys.argv[3] == "parser":
+    module.make_parser()
+    report()
+else:
+    try:
+        module.main(sys.argv[4:])
+    finally:
+        report()
+"""
+
+
+def loaded(module, mode, *args):
+    """The modules a fresh interpreter holds after importing `module` and building its parser, or running it."""
+    read, write = os.pipe()
+    env = dict(os.environ, PRYV_ACCESS_TOKEN="not-a-real-token")
+    try:
+        done = subprocess.run([sys.executable, "-c", HARNESS, str(write), module, mode, *args], pass_fds=(write,),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=30)
+        os.close(write)
+        write = None
+        with os.fdopen(read, "rb") as stream:
+            report = stream.read()
+    finally:
+        if write is not None:
+            os.close(write)
+    assert report, "no module list from %s %s: exit %d\n%s%s" % (module, mode, done.returncode, done.stdout,
+                                                                  done.stderr)
+    return set(json.loads(report)), done
+
+
+def offenders(modules, kind):
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN[kind]))
+
+
+def closed_port(kind=socket.SOCK_STREAM):
+    """A port on 127.0.0.1 that nothing listens on: the run fails fast, after loading all it loads."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_every_plugin_entry_point_is_checked_here():
+    """A new plugin gets its line in PLUGINS (and RUNS), so that what it loads is checked too."""
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, "setup.cfg"))
+    scripts = [line.split("=", 1)[1].strip() for line in config["options.entry_points"]["console_scripts"].splitlines()
+               if "=" in line]
+    plugins = {target.split(":")[0] for target in scripts} - {"check_pryv.sandbox", "check_pryv.provision"}
+    assert plugins == set(PLUGINS) == set(RUNS)
+
+
+@pytest.mark.parametrize("module", sorted(PLUGINS))
+def test_plugin_module_and_parser_load_only_their_libraries(module):
+    modules, _ = loaded(module, "parser")
+    assert module in modules
+    assert offenders(modules, PLUGINS[module]) == []
+
+
+RUNS = {
+    "check_pryv.check_register": ["--domain", "pryv.test", "--address", "127.0.0.1", "--port", "{tcp}",
+                                  "--timeout", "2"],
+    "check_pryv.check_core": ["--hostname", "localhost", "--port", "{tcp}", "--timeout", "2"],
+    "check_pryv.check_dns": ["--domain", "pryv.test", "--server", "127.0.0.1", "--port", "{udp}",
+                             "--timeout", "2"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(RUNS))
+def test_plugin_run_loads_only_its_libraries(module):
+    ports = {"tcp": closed_port(), "udp": closed_port(socket.SOCK_DGRAM)}
+    modules, done = loaded(module, "run", *[arg.format(**ports) for arg in RUNS[module]])
+    assert done.stdout.startswith("PRYV_"), done.stdout + done.stderr  # it did run its check
+    assert offenders(modules, PLUGINS[module]) == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("check_pryv.register_info") is None, reason="no register_info module")
+def test_register_check_skips_the_other_register_questions():
+    """check_pryv.register_info (--hostings, --service-info) is loaded only when one of them is asked."""
+    modules, done = loaded("check_pryv.check_register", "run",
+                           *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_register"]])
+    assert done.stdout.startswith("PRYV_REGISTER"), done.stdout + done.stderr
+    assert "check_pryv.register_info" not in modules
+
+
+def test_dns_plugin_with_a_server_skips_the_resolver():
+    """dns.resolver (resolv.conf parsing and more) is for the system's name servers only."""
+    modules, done = loaded("check_pryv.check_dns", "run", "--domain", "pryv.test", "--server", "127.0.0.1",
+                           "--port", str(closed_port(socket.SOCK_DGRAM)), "--timeout", "2")
+    assert done.stdout.startswith("PRYV_DNS"), done.stdout + done.stderr
+    assert {"dns.message", "dns.query"} <= modules
+    assert "dns.resolver" not in modules
