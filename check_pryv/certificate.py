@@ -1,7 +1,8 @@
-"""What an operator needs to read off a certificate that failed verification: subject, issuer, expiry, names.
+"""What an operator needs to read off a server's certificate: subject, issuer, expiry, names.
 
-The ssl module decodes a peer's certificate only once it is verified. After a failed handshake the client
-fetches the certificate again without verification and reads these few DER fields here, with no dependency.
+The ssl module decodes a peer's certificate only once it is verified (and not at all with --insecure). After a
+failed handshake the client fetches the certificate again without verification; with --certificate-days it
+keeps the one the request got. Either way these few DER fields are read here, with no dependency.
 """
 import datetime
 import ipaddress
@@ -67,8 +68,29 @@ def _alt_names(content):
                     yield str(ipaddress.ip_address(value))
 
 
-def describe(der, now=None):
-    """Long-output lines about a DER certificate; ValueError when it cannot be read."""
+class Certificate:
+    """The fields of a certificate an operator acts on."""
+
+    def __init__(self, subject, issuer, not_after, names):
+        self.subject, self.issuer, self.not_after, self.names = subject, issuer, not_after, names
+
+    def days_left(self, now=None):
+        """Days (fractional) until notAfter; negative once it has passed."""
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        return (self.not_after - now).total_seconds() / 86400
+
+    def lines(self, now=None):
+        """Long-output lines."""
+        days = self.days_left(now)
+        return ["certificate subject: %s" % (self.subject or "(empty)"),
+                "certificate issuer: %s" % (self.issuer or "(empty)"),
+                "certificate expires: %s (%s)" % (self.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                                  "expired" if days < 0 else "in %d days" % days),
+                "certificate names: %s" % (", ".join(self.names) or "none")]
+
+
+def parse(der):
+    """The Certificate in DER bytes; ValueError when it cannot be read."""
     try:
         certificate = list(_elements(der))[0][1]
         fields = list(_elements(list(_elements(certificate))[0][1]))
@@ -76,14 +98,12 @@ def describe(der, now=None):
             fields = fields[1:]
         issuer, validity, subject = fields[2][1], fields[3][1], fields[4][1]
         (_, _), (tag, not_after) = list(_elements(validity))[:2]
-        expires = _time(tag, not_after)
-        names = [n for tag, content in fields[6:] if tag == EXTENSIONS for n in _alt_names(content)]
-        lines = ["certificate subject: %s" % (_name(subject) or "(empty)"),
-                 "certificate issuer: %s" % (_name(issuer) or "(empty)")]
+        names = [n for tag_, content in fields[6:] if tag_ == EXTENSIONS for n in _alt_names(content)]
+        return Certificate(_name(subject), _name(issuer), _time(tag, not_after), names)
     except (IndexError, UnicodeDecodeError) as error:
         raise ValueError("not a certificate: %s" % error)
-    days = (expires - (now or datetime.datetime.now(datetime.timezone.utc))).total_seconds() / 86400
-    lines.append("certificate expires: %s (%s)" % (
-        expires.strftime("%Y-%m-%dT%H:%M:%SZ"), "expired" if days < 0 else "in %d days" % days))
-    lines.append("certificate names: %s" % (", ".join(names) or "none"))
-    return lines
+
+
+def describe(der, now=None):
+    """Long-output lines about a DER certificate; ValueError when it cannot be read."""
+    return parse(der).lines(now)

@@ -13,13 +13,18 @@ that is not the expected JSON, and when the core cannot be reached or does not a
 stage); UNKNOWN without a token. Perfdata: `time` (seconds, the whole request, connection included) and
 `clock_skew` (the server's `meta.serverTime` minus this machine's clock, seconds), judged on its absolute
 value by --skew-warning/--skew-critical when given.
+
+With --expect-api-version PREFIX: WARNING when the core reports another API version (`1.9` matches 1.9.3-open,
+not 1.10.0). With --certificate-days WARN[,CRIT], the certificate the call got is judged too (perfdata
+certificate_days).
 """
+import argparse
 import os
 
 import nagiosplugin
 
-from check_pryv import options, plugin
-from check_pryv.client import Client, Target, TransportError
+from check_pryv import options, plugin, probe
+from check_pryv.client import Answer, Client, Target
 
 SERVICE = "PRYV_CORE"
 
@@ -32,54 +37,78 @@ ERRORS = {
 }
 
 
-class Core(nagiosplugin.Resource):
-    """Measures: the core's answer to events?limit=1, how long it took, and the server's clock."""
+class Core(probe.Call):
+    """Measures: the core's answer to events?limit=1, how long it took, the server's clock, and when asked the
+    certificate's days left and the API version."""
 
-    def __init__(self, client, target, username, token, timeout):
-        self.client, self.target, self.username = client, target, username
-        self.token, self.timeout = token, timeout
-        self.outcome = None
+    def __init__(self, client, target, username, token, timeout, certificate_days=False, api_version=False):
+        super().__init__("core", client, target.core_url(username, "events?limit=1"), timeout,
+                         headers={"Authorization": token}, certificate_days=certificate_days)
+        self.api_version = api_version
 
     def probe(self):
-        url = self.target.core_url(self.username, "events?limit=1")
-        try:
-            self.outcome = self.client.request("GET", url, headers={"Authorization": self.token})
-        except TransportError as error:
-            self.outcome = error
-        yield nagiosplugin.Metric("core", self.outcome, context="core")
-        yield nagiosplugin.Metric("time", plugin.perf_seconds(self.outcome.elapsed), "s", min=0,
-                                  max=self.timeout, context="time")
+        yield from super().probe()
         server_time = getattr(self.outcome, "server_time", None)
         if server_time is not None:
             # the server stamped its answer about half-way through the request
             local = self.outcome.received_at - self.outcome.elapsed / 2
             yield nagiosplugin.Metric("clock_skew", plugin.perf_seconds(server_time - local), "s",
                                       context="clock_skew")
+        # the version of any answer that tells one, and the lack of it on a 200
+        if self.api_version and isinstance(self.outcome, Answer) and (
+                self.outcome.api_version or self.outcome.status == 200):
+            yield nagiosplugin.Metric("api_version", self.outcome.api_version, context="api_version")
 
 
-class CoreContext(nagiosplugin.Context):
+class CoreContext(probe.AnswerContext):
     """Judges the events answer."""
+
+    who, expected = "core", "an events list"
 
     def __init__(self):
         super().__init__("core")
 
-    def evaluate(self, metric, resource):
-        answer = metric.value
-        if isinstance(answer, TransportError):
-            return self.result_cls(nagiosplugin.Critical, str(answer), metric)
+    def judge(self, answer, resource):
         body = answer.json
-        if answer.status == 200 and isinstance(body, dict) and isinstance(body.get("events"), list):
-            version = answer.api_version
-            return self.result_cls(nagiosplugin.Ok, "events answered 200 in %.3fs%s" % (
-                answer.elapsed, " (API %s)" % version if version else ""), metric)
-        if answer.status == 200 and not answer.capped:
-            return self.result_cls(nagiosplugin.Critical, "core answered 200 without an events list: %s"
-                                   % answer.body_excerpt(), metric)
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+            return None
+        version = answer.api_version
+        return nagiosplugin.Ok, "events answered 200 in %.3fs%s" % (
+            answer.elapsed, " (API %s)" % version if version else "")
+
+    def problem(self, answer):
         error = answer.pryv_error
         if error and error[0] in ERRORS:
-            return self.result_cls(nagiosplugin.Critical, "%s (%d %s)%s" % (
-                ERRORS[error[0]], answer.status, error[0], ": " + error[1] if error[1] else ""), metric)
-        return self.result_cls(nagiosplugin.Critical, "core answered %s" % answer.problem(), metric)
+            return "%s (%d %s)%s" % (ERRORS[error[0]], answer.status, error[0], ": " + error[1] if error[1] else "")
+        return super().problem(answer)
+
+
+def version_matches(version, prefix):
+    """Whether `version` starts with `prefix` at a component's end: 1.9 matches 1.9.3-open, 1.1 not 1.10.0."""
+    if not version.startswith(prefix):
+        return False
+    rest = version[len(prefix):]
+    return not rest or not (prefix[-1].isdigit() and rest[0].isdigit())
+
+
+class ApiVersionContext(nagiosplugin.Context):
+    """WARNING when the core reports another API version than --expect-api-version (or none)."""
+
+    def __init__(self, prefix):
+        super().__init__("api_version")
+        self.prefix = prefix
+
+    def evaluate(self, metric, resource):
+        if metric.value and version_matches(metric.value, self.prefix):
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        return self.result_cls(nagiosplugin.Warn, "core reports %s, expected %s" % (
+            "API %s" % metric.value if metric.value else "no API version", self.prefix), metric)
+
+
+def api_version_prefix(text):
+    if not 1 <= len(text) <= 40 or not all(c.isascii() and c.isprintable() and not c.isspace() for c in text):
+        raise argparse.ArgumentTypeError("invalid version prefix %r: up to 40 characters, no spaces" % text)
+    return text
 
 
 def read_token(args):
@@ -122,19 +151,28 @@ def make_parser():
                         help="WARNING when the server's clock is off by more than SECONDS")
     limits.add_argument("--skew-critical", type=options.seconds, metavar="SECONDS",
                         help="CRITICAL when the server's clock is off by more than SECONDS")
+    options.add_certificate_option(limits)
+    limits.add_argument("--expect-api-version", type=api_version_prefix, metavar="PREFIX",
+                        help="WARNING when the API version the core reports does not start with PREFIX "
+                             "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
     return parser
 
 
 def build(args, deadline, secrets):
     token = read_token(args)
     secrets.append(token)
+    certificate_days = options.certificate_days(args)
     target = Target(domain=args.domain, hostname=args.hostname, scheme=args.scheme, port=args.port)
     client = Client(deadline, address=args.address, ca_cert=args.ca_cert, insecure=args.insecure)
-    resource = Core(client, target, args.username, token, args.timeout)
-    return nagiosplugin.Check(resource, CoreContext(),
-                              plugin.TimeContext(args.warning, args.critical),
-                              plugin.SkewContext(args.skew_warning, args.skew_critical),
-                              plugin.Summary("core", lambda: resource.outcome.details()))
+    resource = Core(client, target, args.username, token, args.timeout, bool(certificate_days),
+                    bool(args.expect_api_version))
+    contexts = [CoreContext(), plugin.TimeContext(args.warning, args.critical),
+                plugin.SkewContext(args.skew_warning, args.skew_critical)]
+    if certificate_days:
+        contexts.append(probe.CertificateContext(*certificate_days))
+    if args.expect_api_version:
+        contexts.append(ApiVersionContext(args.expect_api_version))
+    return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
 
 
 def main(argv=None):

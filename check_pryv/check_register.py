@@ -7,73 +7,89 @@ States: OK on 200 `"reserved": true` (the register answers and knows the account
 status (with Pryv's error id and message, or the start of the body), and when the register cannot be reached
 or does not answer in time (naming the stage: resolve, connect, TLS, response, body).
 Perfdata: `time` (seconds, the whole request, connection included).
+
+One other question instead, with the same CRITICAL on a failed call or another status than 200:
+  --hostings      GET /hostings: OK when every hosting is available, WARNING when some are not (named),
+                  CRITICAL when none is, or when a --hosting NAME is not listed at all.
+                  Perfdata hostings_available and hostings_total.
+  --service-info  GET /service/info: CRITICAL when a required field (name, api, register, access) is missing,
+                  or when its api and register URLs are not those of the --domain or --hostname checked.
+With --certificate-days WARN[,CRIT], the certificate the call got is judged too (perfdata certificate_days).
 """
+import argparse
+import re
+
 import nagiosplugin
 
-from check_pryv import options, plugin
-from check_pryv.client import Client, Target, TransportError
+from check_pryv import options, plugin, probe
+from check_pryv.client import Client, Target
 
 SERVICE = "PRYV_REGISTER"
+HOSTING = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
-class Register(nagiosplugin.Resource):
-    """Measures: the register's answer to check_username, and how long it took."""
-
-    def __init__(self, client, target, username, timeout):
-        self.client, self.target, self.username, self.timeout = client, target, username, timeout
-        self.outcome = None
-
-    def probe(self):
-        url = self.target.register_url("%s/check_username" % self.username)
-        try:
-            self.outcome = self.client.request("GET", url)
-        except TransportError as error:
-            self.outcome = error
-        yield nagiosplugin.Metric("register", self.outcome, context="register")
-        yield nagiosplugin.Metric("time", plugin.perf_seconds(self.outcome.elapsed), "s", min=0,
-                                  max=self.timeout, context="time")
-
-
-class RegisterContext(nagiosplugin.Context):
+class RegisterContext(probe.AnswerContext):
     """Judges the check_username answer."""
+
+    expected = "'reserved'"
 
     def __init__(self, username):
         super().__init__("register")
         self.username = username
 
-    def evaluate(self, metric, resource):
-        answer = metric.value
-        if isinstance(answer, TransportError):
-            return self.result_cls(nagiosplugin.Critical, str(answer), metric)
+    def judge(self, answer, resource):
         body = answer.json
-        if answer.status == 200 and isinstance(body, dict) and isinstance(body.get("reserved"), bool):
-            if body["reserved"]:
-                return self.result_cls(nagiosplugin.Ok, "register knows %s (200 in %.3fs)"
-                                       % (self.username, answer.elapsed), metric)
-            return self.result_cls(nagiosplugin.Warn, "register answers but no longer knows %s (reserved: false)"
-                                   % self.username, metric)
-        if answer.status == 200 and not answer.capped:
-            return self.result_cls(nagiosplugin.Critical, "register answered 200 without 'reserved': %s"
-                                   % answer.body_excerpt(), metric)
-        return self.result_cls(nagiosplugin.Critical, "register answered %s" % answer.problem(), metric)
+        if not isinstance(body, dict) or not isinstance(body.get("reserved"), bool):
+            return None
+        if body["reserved"]:
+            return nagiosplugin.Ok, "register knows %s (200 in %.3fs)" % (self.username, answer.elapsed)
+        return nagiosplugin.Warn, "register answers but no longer knows %s (reserved: false)" % self.username
 
 
 def make_parser():
     parser = options.Parser(SERVICE, prog="check_pryv_register",
                             description=__doc__)
     options.add_platform_options(parser)
+    questions = parser.add_argument_group("question (one per run; default: check_username)")
+    exclusive = questions.add_mutually_exclusive_group()
+    exclusive.add_argument("--hostings", action="store_true",
+                           help="ask /hostings instead: WARNING when some hostings are not available, "
+                                "CRITICAL when none is")
+    exclusive.add_argument("--service-info", action="store_true",
+                           help="ask /service/info instead: CRITICAL when a required field is missing, or its api "
+                                "and register URLs are not those of the --domain or --hostname checked")
+    questions.add_argument("--hosting", metavar="NAME", action="append", type=hosting_name, default=[],
+                           help="with --hostings: judge this hosting only (repeatable); CRITICAL when the "
+                                "register does not list it")
     options.add_connection_options(parser)
-    options.add_limit_options(parser)
+    options.add_certificate_option(options.add_limit_options(parser))
     return parser
 
 
+def hosting_name(text):
+    if not HOSTING.match(text):
+        raise argparse.ArgumentTypeError("invalid hosting name %r: letters, digits, '.', '_' and '-'" % text)
+    return text
+
+
 def build(args, deadline, secrets):
+    if args.hosting and not args.hostings:
+        raise options.UsageError("--hosting NAME applies to --hostings only")
+    certificate_days = options.certificate_days(args)
     target = Target(domain=args.domain, hostname=args.hostname, scheme=args.scheme, port=args.port)
     client = Client(deadline, address=args.address, ca_cert=args.ca_cert, insecure=args.insecure)
-    resource = Register(client, target, args.username, args.timeout)
-    return nagiosplugin.Check(resource, RegisterContext(args.username),
-                              plugin.TimeContext(args.warning, args.critical),
-                              plugin.Summary("register", lambda: resource.outcome.details()))
+    if args.hostings or args.service_info:
+        from check_pryv import register_info  # the default question never loads it
+
+        resource, contexts = register_info.question(args, client, target, bool(certificate_days))
+    else:
+        resource = probe.Call("register", client, target.register_url("%s/check_username" % args.username),
+                              args.timeout, certificate_days=bool(certificate_days))
+        contexts = [RegisterContext(args.username)]
+    contexts.append(plugin.TimeContext(args.warning, args.critical))
+    if certificate_days:
+        contexts.append(probe.CertificateContext(*certificate_days))
+    return nagiosplugin.Check(resource, *contexts, plugin.Summary(resource.question, resource.details))
 
 
 def main(argv=None):

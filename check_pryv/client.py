@@ -81,13 +81,20 @@ class Target:
             return self._url(username + "." + self.domain, "/" + path)
         return self._url(self.hostname, "/%s/%s" % (quote(username), path))
 
+    def api_template(self):
+        """The API URL as service/info writes it: `https://{username}.DOMAIN/`, `https://HOSTNAME/{username}/`."""
+        if self.domain:
+            return self._url("{username}." + self.domain, "/")
+        return self._url(self.hostname, "/{username}/")
+
 
 class Answer:
     """A complete HTTP answer, as the plugins judge it."""
 
-    def __init__(self, url, status, reason, headers, body, elapsed, address, capped):
+    def __init__(self, url, status, reason, headers, body, elapsed, address, capped, peer_certificate=None):
         self.url, self.status, self.reason, self.headers = url, status, reason, headers
         self.body, self.elapsed, self.address, self.capped = body, elapsed, address, capped
+        self.peer_certificate = peer_certificate  # DER, as the TLS handshake of this very request got it
         self.received_at = time.time()
         self._json = False
 
@@ -178,6 +185,7 @@ class _Call:
         self.addresses = addresses
         self.stage = "connect"
         self.address = None
+        self.certificate = None  # the server's certificate (DER), once the TLS handshake is done
 
 
 class _PinnedConnectionMixin:
@@ -205,6 +213,8 @@ class _PinnedConnectionMixin:
 
     def connect(self):
         super().connect()
+        if isinstance(self, HTTPSConnection):  # verified or not (--insecure), the certificate is at hand
+            self.call.certificate = self.sock.getpeercert(binary_form=True)
         self.call.stage = "response"
 
 
@@ -347,4 +357,4 @@ class Client:
                     break
                 self.deadline.remaining()
             return Answer(url, response.status_code, response.reason or "", response.headers, bytes(body),
-                          time.monotonic() - started, call.address, capped)
+                          time.monotonic() - started, call.address, capped, call.certificate)

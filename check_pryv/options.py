@@ -162,6 +162,38 @@ def add_limit_options(parser, what="the response time"):
     return group
 
 
+def day_limits(text):
+    """`WARN[,CRIT]` days, as check_http -C takes them; CRIT defaults to 0 (CRITICAL once expired)."""
+    parts = text.split(",")
+    values = []
+    for part in parts:
+        try:
+            values.append(float(part))
+        except ValueError:
+            break
+    if not 1 <= len(parts) <= 2 or len(values) != len(parts) or not all(0 <= v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError("invalid days %r: WARN[,CRIT], numbers of days >= 0" % text)
+    warning, critical = values[0], values[1] if len(values) == 2 else 0.0
+    if critical > warning:
+        raise argparse.ArgumentTypeError("invalid days %r: WARN (the first) is below CRIT" % text)
+    return warning, critical
+
+
+def add_certificate_option(group):
+    """--certificate-days, for the HTTP plugins."""
+    group.add_argument("--certificate-days", type=day_limits, metavar="WARN[,CRIT]",
+                       help="also judge the server certificate that the call got: WARNING when it has less than "
+                            "WARN days left, CRITICAL below CRIT (default 0: once expired); perfdata "
+                            "certificate_days (HTTPS only)")
+
+
+def certificate_days(args):
+    """--certificate-days, checked against the scheme: (warning, critical) days, or None."""
+    if args.certificate_days and args.scheme != "https":
+        raise UsageError("--certificate-days needs HTTPS: there is no certificate with --scheme %s" % args.scheme)
+    return args.certificate_days
+
+
 def parse(parser, argv):
     args = parser.parse_args(argv)
     if getattr(args, "ca_cert", None) and getattr(args, "insecure", False):
