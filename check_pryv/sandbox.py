@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -71,9 +72,12 @@ FAULT_CHOICES = {
     "account": ("ok", "gone"),
     "register": ("ok", "failing"),
     "dns": ("ok", "nxdomain", "servfail", "refused", "empty", "silent"),
+    "hostings": ("ok", "all-available", "none-available"),
+    "service-info": ("ok", "mismatch", "incomplete"),
 }
 NUMERIC_FAULTS = {"delay": (0, 3600), "skew": (-1e6, 1e6)}  # seconds: (lowest, highest)
-DEFAULT_FAULTS = {"delay": 0.0, "skew": 0.0, **{name: "ok" for name in FAULT_CHOICES}}
+TEXT_FAULTS = {"api-version": re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,39}")}  # name: what a value must match
+DEFAULT_FAULTS = {"delay": 0.0, "skew": 0.0, **{name: "ok" for name in FAULT_CHOICES}, "api-version": API_VERSION}
 
 # service-register's messages: id -> (message, detail)
 SR_MESSAGES = {
@@ -98,8 +102,18 @@ NGINX_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h
              b"</h1></center><hr><center>nginx</center></body></html>\n")
 
 
+def fault_name(name):
+    """A fault's name as the control endpoint shows it: `service_info` (as Python names it) is `service-info`."""
+    return name.replace("_", "-") if isinstance(name, str) else name
+
+
 def check_fault(name, value):
     """Return the fault's value, normalised; ValueError if the name or the value is unknown."""
+    name = fault_name(name)
+    if name in TEXT_FAULTS:
+        if not isinstance(value, str) or not TEXT_FAULTS[name].fullmatch(value):
+            raise ValueError(f"{name} must be a version like 1.9.3-open, not {value!r}")
+        return value
     if name in NUMERIC_FAULTS:
         low, high = NUMERIC_FAULTS[name]
         try:
@@ -143,6 +157,18 @@ def _skew_server_time(body, seconds):
     data = json.loads(body)
     data["meta"]["serverTime"] += seconds
     return json.dumps(data).encode()
+
+
+def _with_api_version(reply, version):
+    """The reply of a platform whose API reports `version`: its API-Version header and meta.apiVersion."""
+    if "API-Version" in reply.headers:
+        reply.headers["API-Version"] = version
+    if b'"apiVersion"' in reply.body:
+        data = json.loads(reply.body)
+        if isinstance(data, dict) and isinstance(data.get("meta"), dict):
+            data["meta"]["apiVersion"] = version
+            reply.body = json.dumps(data).encode()
+    return reply
 
 
 def json_reply(status, body, chunked=False):
@@ -240,9 +266,11 @@ class Sandbox:
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
                  username=PLUGINS_DEFAULT_USERNAME, password="healthmetrics-pass", http_port=0, dns_port=0,
-                 verbose=False):
+                 verbose=False, cert_days=None):
         if scheme not in ("http", "https"):
             raise ValueError(f"scheme must be http or https, not {scheme!r}")
+        if cert_days is not None and not -36500 <= cert_days <= 36500:  # also rejects nan
+            raise ValueError(f"cert_days must be between -36500 and 36500, not {cert_days!r}")
         if not USERNAME_RE.fullmatch(username):
             raise ValueError(f"invalid Pryv user name {username!r}")
         self.domain = domain.lower().rstrip(".")
@@ -251,6 +279,7 @@ class Sandbox:
         self.username, self.password = username, password
         self.http_port, self.dns_port = http_port, dns_port
         self.verbose = verbose
+        self.cert_days = cert_days  # the server certificate's life left, in days (None: until the year 3000)
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="pryv-sandbox-")
         self.ca_file = os.path.join(self.state_dir, "ca.pem") if scheme == "https" else None
         self.token_file = os.path.join(self.state_dir, "token")
@@ -303,7 +332,7 @@ class Sandbox:
             return dict(self._faults)
 
     def set_faults(self, **faults):
-        checked = {name: check_fault(name, value) for name, value in faults.items()}
+        checked = {fault_name(name): check_fault(name, value) for name, value in faults.items()}
         with self._lock:
             self._faults.update(checked)
 
@@ -357,6 +386,9 @@ class Sandbox:
             reply.headers["Pryv-Access-Id"] = request.access_id
         if self._faults["skew"] and b'"serverTime"' in reply.body:
             reply.body = _skew_server_time(reply.body, self._faults["skew"])
+        version = self._faults["api-version"]
+        if version != API_VERSION and not request.path.startswith("/_sandbox/"):
+            reply = _with_api_version(reply, version)
         if delay and not request.path.startswith("/_sandbox/"):
             time.sleep(delay)
         return reply
@@ -498,7 +530,7 @@ class Sandbox:
                                                     ("EXISTING_EMAIL", self._email_taken(email))) if hit]
         if conflicts:
             return sr_error(conflicts[0]) if len(conflicts) == 1 else sr_error("INVALID_DATA", conflicts)
-        if not DNS_MODE_HOSTINGS.get(hosting):
+        if not self._hosting_availability(dns_mode=True).get(hosting):
             return sr_error("UNAVAILABLE_HOSTING")
         self._add_user(username, password, email, language)
         return json_reply(200, {"username": username, "server": f"{username}.{self.domain}",
@@ -530,31 +562,46 @@ class Sandbox:
         return json_reply(201, {"username": username, "meta": meta(),
                                 "apiEndpoint": self._api_endpoint(request, username, personal["token"])})
 
+    def _hosting_availability(self, dns_mode):
+        """{hosting: available}: DNS mode hosting1 and hosting2 (closed to new accounts), DNS-less hosting1."""
+        hostings = dict(DNS_MODE_HOSTINGS) if dns_mode else {"hosting1": True}
+        fault = self._faults["hostings"]
+        return hostings if fault == "ok" else {name: fault == "all-available" for name in hostings}
+
     def _hostings(self, request, _):
         def hosting(name, available, core):
             return {"url": self._url(f"sw.{self.domain}") if request.dns_mode else self._url(self.hostname),
                     "name": name, "description": f"Sandbox hosting {name}", "available": available,
-                    "availableCore": core}
+                    "availableCore": core if available else ""}
+        availability = self._hosting_availability(request.dns_mode)
         if not request.dns_mode:
-            zone = {"name": "zone1", "hostings": {"hosting1": hosting("hosting1", True, self._url(self.hostname))}}
+            hostings = {name: hosting(name, up, self._url(self.hostname)) for name, up in availability.items()}
+            zone = {"name": "zone1", "hostings": hostings}
             return json_reply(200, {"regions": {"region1": {"name": "region1", "zones": {"zone1": zone}}}})
         core = self._url(f"co1.{self.domain}")
-        hostings = {name: hosting(name, up, core if up else "") for name, up in DNS_MODE_HOSTINGS.items()}
+        hostings = {name: hosting(name, up, core) for name, up in availability.items()}
         zone = {"name": "Switzerland", "hostings": hostings}
         return json_reply(200, {"regions": {"europe": {"name": "Europe", "zones": {"switzerland": zone}}}})
 
     def _service_info(self, request, _):
+        fault = self._faults["service-info"]
+        # mismatch: the URLs of another platform, as a half-migrated register still serves them
+        domain, hostname = (f"old-{self.domain}", f"old-{self.hostname}") if fault == "mismatch" else (
+            self.domain, self.hostname)
         if request.dns_mode:
-            home, register = self._url(f"sw.{self.domain}"), self._url(f"reg.{self.domain}")
-            api = self._url("{username}." + self.domain)
+            home, register = self._url(f"sw.{domain}"), self._url(f"reg.{domain}")
+            api = self._url("{username}." + domain)
         else:
-            home = self._url(self.hostname)
-            register, api = self._url(self.hostname, "/reg/"), self._url(self.hostname, "/{username}/")
-        return json_reply(200, {"name": "Pryv.io sandbox", "support": home + "support", "terms": home + "terms",
-                                "access": register + "access/", "api": api, "home": home,
-                                "eventTypes": "https://pryv.github.io/event-types/flat.json",
-                                "assets": {"definitions": home + "assets/index.json"},
-                                "register": register, "version": API_VERSION})
+            home = self._url(hostname)
+            register, api = self._url(hostname, "/reg/"), self._url(hostname, "/{username}/")
+        info = {"name": "Pryv.io sandbox", "support": home + "support", "terms": home + "terms",
+                "access": register + "access/", "api": api, "home": home,
+                "eventTypes": "https://pryv.github.io/event-types/flat.json",
+                "assets": {"definitions": home + "assets/index.json"},
+                "register": register, "version": self._faults["api-version"]}
+        if fault == "incomplete":  # a register whose configuration lost its service section's URLs
+            del info["api"], info["access"]
+        return json_reply(200, info)
 
     # -- core handlers: (self, request, user)
 
@@ -725,7 +772,12 @@ class Sandbox:
 
         ca = trustme.CA(organization_name="check_pryv sandbox")
         names = dict.fromkeys([self.domain, f"*.{self.domain}", "localhost", "127.0.0.1", self.hostname])
-        certificate = ca.issue_cert(*names)
+        expiry = {}
+        if self.cert_days is not None:  # UTC, naive, as trustme's own default
+            now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+            not_after = now + datetime.timedelta(days=self.cert_days)
+            expiry = {"not_after": not_after, "not_before": min(now, not_after) - datetime.timedelta(days=1)}
+        certificate = ca.issue_cert(*names, **expiry)
         ca.cert_pem.write_to_path(self.ca_file)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         certificate.configure_cert(context)
@@ -908,6 +960,17 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
   register=ok|failing                every register request gets a 500 internal error
   dns=ok|nxdomain|servfail|refused|empty|silent
                                      empty: NOERROR without answer; silent: no reply at all
+  hostings=ok|all-available|none-available
+                                     ok: DNS mode hosting1 available, hosting2 not (closed to new
+                                     accounts), DNS-less hosting1; the others: every hosting so
+  service-info=ok|mismatch|incomplete
+                                     mismatch: api and register URLs of another platform (old-DOMAIN,
+                                     old-HOSTNAME); incomplete: no api nor access
+  api-version=VERSION                the API version reported (header, meta, service info; default
+                                     1.9.3-open)
+
+The server certificate lasts until the year 3000; --cert-days DAYS makes it end DAYS days from now
+(a negative number: it expired that long ago).
 
 control endpoint (any Host): GET /_sandbox/faults, POST /_sandbox/faults with a JSON object
 of faults to change, POST /_sandbox/reset (faults off, data back to the initial account).
@@ -938,6 +1001,9 @@ def _parser():
                         help="DNS port on 127.0.0.1, UDP and TCP (default: 0, any free port)")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE",
                         help="start with this fault on (repeatable; see below)")
+    parser.add_argument("--cert-days", type=float, metavar="DAYS",
+                        help="HTTPS: the server certificate expires DAYS days from now (negative: already "
+                             "expired; default: in the year 3000)")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request and DNS query to stderr")
     parser.add_argument("--demo", action="store_true",
                         help="run each plugin command line once against the sandbox, print the results, and "
@@ -1013,8 +1079,12 @@ def main(argv=None):
             parser.error(str(error))
     with contextlib.ExitStack() as cleanup:
         state_dir = args.state_dir or cleanup.enter_context(tempfile.TemporaryDirectory(prefix="pryv-sandbox-"))
-        sandbox = Sandbox(domain=args.domain, hostname=args.hostname, scheme=args.scheme, state_dir=state_dir,
-                          http_port=args.http_port, dns_port=args.dns_port, verbose=args.verbose)
+        try:
+            sandbox = Sandbox(domain=args.domain, hostname=args.hostname, scheme=args.scheme, state_dir=state_dir,
+                              http_port=args.http_port, dns_port=args.dns_port, verbose=args.verbose,
+                              cert_days=args.cert_days)
+        except ValueError as error:
+            parser.error(str(error))
         sandbox.set_faults(**faults)
         try:
             cleanup.enter_context(sandbox)

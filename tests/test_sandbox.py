@@ -252,11 +252,13 @@ def test_fault_delay_spares_the_control_endpoint(sb):
 
 def test_control_endpoint(sb):
     assert call(sb, "GET", "/_sandbox/faults").json() == {
-        "delay": 0.0, "skew": 0.0, "core": "ok", "token": "ok", "account": "ok", "register": "ok", "dns": "ok"}
+        "delay": 0.0, "skew": 0.0, "core": "ok", "token": "ok", "account": "ok", "register": "ok", "dns": "ok",
+        "hostings": "ok", "service-info": "ok", "api-version": "1.9.3-open"}
     response = call(sb, "POST", "/_sandbox/faults", json={"core": "down", "delay": "0.05"})
     assert response.status_code == 200 and response.json()["core"] == "down" and response.json()["delay"] == 0.05
     assert sb.faults["core"] == "down"
-    for bad in ({"core": "sideways"}, {"nope": "ok"}, {"delay": -1}, {"delay": [1]}, ["core"]):
+    for bad in ({"core": "sideways"}, {"nope": "ok"}, {"delay": -1}, {"delay": [1]}, ["core"],
+                {"api-version": "1 9"}, {"api-version": 1.9}, {"hostings": "some"}):
         assert call(sb, "POST", "/_sandbox/faults", json=bad).status_code == 400
     assert sb.faults["core"] == "down"
     assert call(sb, "POST", "/_sandbox/reset").json()["core"] == "ok"
@@ -499,6 +501,76 @@ def test_service_info(sb):
                                                f"https://localhost:{sb.http_port}/reg/")
 
 
+@pytest.mark.parametrize("fault, dns_mode, available", [
+    ("ok", True, {"hosting1": True, "hosting2": False}),
+    ("all-available", True, {"hosting1": True, "hosting2": True}),
+    ("none-available", True, {"hosting1": False, "hosting2": False}),
+    ("ok", False, {"hosting1": True}),
+    ("all-available", False, {"hosting1": True}),
+    ("none-available", False, {"hosting1": False}),
+])
+def test_fault_hostings(sb, fault, dns_mode, available):
+    sb.set_faults(hostings=fault)
+    if dns_mode:
+        zone = reg(sb, "GET", "/hostings").json()["regions"]["europe"]["zones"]["switzerland"]
+    else:
+        zone = call(sb, "GET", "/reg/hostings").json()["regions"]["region1"]["zones"]["zone1"]
+    assert {name: h["available"] for name, h in zone["hostings"].items()} == available
+    assert all(bool(h["availableCore"]) == h["available"] for h in zone["hostings"].values())
+
+
+def test_fault_hostings_applies_to_account_creation(sb):
+    body = {"appid": "pryv-test", "username": "newuser05", "password": "secret-5", "email": "n5@example.com"}
+    sb.set_faults(hostings="none-available")
+    assert reg(sb, "POST", "/user", json={**body, "hosting": "hosting1"}).json()["id"] == "UNAVAILABLE_HOSTING"
+    sb.set_faults(hostings="all-available")
+    assert reg(sb, "POST", "/user", json={**body, "hosting": "hosting2"}).status_code == 200
+
+
+def test_fault_service_info(sb):
+    port = sb.http_port
+    sb.set_faults(service_info="mismatch")  # a Python name for service-info
+    assert sb.faults["service-info"] == "mismatch"
+    info = reg(sb, "GET", "/service/info").json()
+    assert (info["api"], info["register"]) == (f"https://{{username}}.old-pryv.test:{port}/",
+                                               f"https://reg.old-pryv.test:{port}/")
+    info = call(sb, "GET", "/reg/service/info").json()
+    assert (info["api"], info["register"]) == (f"https://old-localhost:{port}/{{username}}/",
+                                               f"https://old-localhost:{port}/reg/")
+    sb.set_faults(**{"service-info": "incomplete"})
+    info = reg(sb, "GET", "/service/info").json()
+    assert "api" not in info and "access" not in info and info["register"] == f"https://reg.pryv.test:{port}/"
+
+
+def test_fault_api_version(sb):
+    assert call(sb, "POST", "/_sandbox/faults", json={"api-version": "1.10.2"}).json()["api-version"] == "1.10.2"
+    response = core(sb, "GET", "/events?limit=1", headers=auth(sb.token))
+    assert response.headers["API-Version"] == "1.10.2" and response.json()["meta"]["apiVersion"] == "1.10.2"
+    assert len(response.json()["events"]) == 1
+    assert reg(sb, "GET", "/service/info").json()["version"] == "1.10.2"
+    assert call(sb, "GET", f"/reg/{USER}/check_username").json()["meta"]["apiVersion"] == "1.10.2"
+    sb.set_faults(api_version="1.9.3-open", skew=100)  # both rewrite meta
+    meta = core(sb, "GET", "/events?limit=1", headers=auth(sb.token)).json()["meta"]
+    assert meta["apiVersion"] == "1.9.3-open" and meta["serverTime"] - time.time() > 90
+
+
+@pytest.mark.parametrize("days", [10, -2])
+def test_certificate_lifetime(tmp_path, days):
+    from check_pryv import certificate
+
+    with Sandbox(state_dir=str(tmp_path), cert_days=days) as sb:
+        der = certificate.fetch("127.0.0.1", sb.http_port, "reg.pryv.test", 5)
+        left = certificate.parse(der).days_left()
+        assert days - 0.01 < left <= days
+        if days > 0:  # verified with its CA
+            assert reg(sb, "GET", "/hostings").status_code == 200
+        else:
+            with pytest.raises(requests.exceptions.SSLError, match="certificate has expired"):
+                reg(sb, "GET", "/hostings")
+    with pytest.raises(ValueError):
+        Sandbox(state_dir=str(tmp_path), cert_days=float("nan"))
+
+
 # ---- plain HTTP, and the command line
 
 def test_plain_http_mode(tmp_path):
@@ -520,6 +592,9 @@ def test_cli_help():
     result = run_cli("--help")
     assert result.returncode == 0
     assert "--fault NAME=VALUE" in result.stdout and "dns=ok|nxdomain" in result.stdout
+    for fault in ("hostings=ok|all-available|none-available", "service-info=ok|mismatch|incomplete",
+                  "api-version=VERSION", "--cert-days DAYS"):
+        assert fault in result.stdout
 
 
 def test_cli_rejects_bad_fault():
