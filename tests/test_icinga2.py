@@ -368,6 +368,26 @@ def expected_argv(sb):
     }
 
 
+# The services a host asks for with pryv-services.conf's own host variables (hostings, service info, certificates)
+OPT_IN_VARS = {
+    DNS_HOST: {"pryv_hostings": ["hosting1"], "pryv_service_info": True, "pryv_certificate_days": "30,14"},
+    DNSLESS_HOST: {"pryv_hostings": True, "pryv_service_info": True},
+}
+
+
+def opt_in_argv(sb):
+    """{(host, service): (plugin command, the argv we expect icinga2 to build)} for the opt-in services."""
+    dns, dnsless = dns_mode_args(sb) + ["--username", sb.username], dnsless_args(sb) + ["--username", sb.username]
+    return {
+        (DNS_HOST, "pryv-hostings"): ("pryv-register", dns + ["--hostings", "--hosting", "hosting1"]),
+        (DNS_HOST, "pryv-service-info"): ("pryv-register", dns + ["--service-info"]),
+        (DNS_HOST, "pryv-certificate"): ("pryv-register", dns + ["--certificate-days", "30,14"]),
+        (DNS_HOST, "pryv-core-certificate"): ("pryv-core", dns + ["--certificate-days", "30,14"]),
+        (DNSLESS_HOST, "pryv-hostings"): ("pryv-register", dnsless + ["--hostings"]),
+        (DNSLESS_HOST, "pryv-service-info"): ("pryv-register", dnsless + ["--service-info"]),
+    }
+
+
 def sandbox_hosts(sb, with_agent):
     dns_vars = {}
     dns_vars.update(host_vars("dns", dns_args(sb)))
@@ -380,8 +400,10 @@ def sandbox_hosts(sb, with_agent):
         dns_vars[var] = "$address$"  # as pryv-hosts.conf.example suggests: the host's address
     if with_agent:
         dns_vars["pryv_check_endpoints"] = [AGENT]
+    dns_vars.update(OPT_IN_VARS[DNS_HOST])
     # a flag (set_if), and long output whose perfdata comes on a last line
     dnsless_vars = {"pryv_username": sb.username, "pryv_core_token_file": sb.token_file, "pryv_core_verbose": True}
+    dnsless_vars.update(OPT_IN_VARS[DNSLESS_HOST])
     dnsless_vars.update(host_vars("register", dnsless_args(sb)))
     dnsless_vars.update(host_vars("core", dnsless_args(sb)))
     hosts = []
@@ -545,3 +567,21 @@ def test_rejected_token_turns_pryv_core_critical(icinga, first_round, sandbox):
         assert_no_token(sandbox, result)
     states = {n: a["last_check_result"]["state"] for n, a in icinga.services().items() if n in names}
     assert states == {n: 2 for n in names}
+
+
+def test_icinga2_runs_the_opt_in_services(icinga, first_round, sandbox):
+    """pryv-hostings, pryv-service-info and the certificate services, asked for by host variables."""
+    expected = opt_in_argv(sandbox)
+    results = run_checks(icinga, ["%s!%s" % key for key in expected])
+    for (host, service), (command, argv) in expected.items():
+        result = results["%s!%s" % (host, service)]
+        assert_ok(result, command)
+        assert_no_token(sandbox, result)
+        assert result["command"][0] == os.path.join(plugin_dir(), COMMANDS[command])
+        assert option_pairs(result["command"][1:]) == option_pairs(argv), (host, service)
+        assert result["command"].count("--hosting") == argv.count("--hosting")
+        certificate = any(p.startswith("certificate_days=") for p in result["performance_data"])
+        assert certificate == service.endswith("certificate"), result["performance_data"]
+    assert results["%s!pryv-hostings" % DNS_HOST]["output"].startswith("PRYV_REGISTER OK - 1 of 1 hosting available")
+    assert results["%s!pryv-service-info" % DNSLESS_HOST]["output"].startswith(
+        "PRYV_REGISTER OK - service info of 'Pryv.io sandbox' (version 1.9.3-open) matches localhost")
