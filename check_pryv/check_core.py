@@ -24,7 +24,7 @@ import os
 import nagiosplugin
 
 from check_pryv import options, plugin, probe
-from check_pryv.client import Answer, Client, Target
+from check_pryv.client import Answer
 
 SERVICE = "PRYV_CORE"
 
@@ -162,8 +162,7 @@ def build(args, deadline, secrets):
     token = read_token(args)
     secrets.append(token)
     certificate_days = options.certificate_days(args)
-    target = Target(domain=args.domain, hostname=args.hostname, scheme=args.scheme, port=args.port)
-    client = Client(deadline, address=args.address, ca_cert=args.ca_cert, insecure=args.insecure)
+    target, client = probe.platform(args, deadline)
     resource = Core(client, target, args.username, token, args.timeout, bool(certificate_days),
                     bool(args.expect_api_version))
     contexts = [CoreContext(), plugin.TimeContext(args.warning, args.critical),

@@ -22,7 +22,6 @@ import re
 import nagiosplugin
 
 from check_pryv import options, plugin, probe
-from check_pryv.client import Client, Target
 
 SERVICE = "PRYV_REGISTER"
 HOSTING = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -76,8 +75,7 @@ def build(args, deadline, secrets):
     if args.hosting and not args.hostings:
         raise options.UsageError("--hosting NAME applies to --hostings only")
     certificate_days = options.certificate_days(args)
-    target = Target(domain=args.domain, hostname=args.hostname, scheme=args.scheme, port=args.port)
-    client = Client(deadline, address=args.address, ca_cert=args.ca_cert, insecure=args.insecure)
+    target, client = probe.platform(args, deadline)
     if args.hostings or args.service_info:
         from check_pryv import register_info  # the default question never loads it
 

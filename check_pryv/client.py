@@ -219,12 +219,12 @@ class _PinnedConnectionMixin:
 
 
 class _PinnedAdapter(HTTPAdapter):
-    def __init__(self, call):
-        self.call = call
+    def __init__(self, call, tls):
+        self.call, self.tls = call, tls
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
+        super().init_poolmanager(*args, ssl_context=self.tls, **kwargs)
         attrs = {"call": self.call}
         http = type("Conn", (_PinnedConnectionMixin, HTTPConnection), attrs)
         https = type("TLSConn", (_PinnedConnectionMixin, HTTPSConnection), attrs)
@@ -232,6 +232,10 @@ class _PinnedAdapter(HTTPAdapter):
             "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": http}),
             "https": type("TLSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
         }
+
+    def cert_verify(self, conn, url, verify, cert):
+        # the context holds the trust already: naming a CA file here would make urllib3 load it again
+        conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
 
 
 def resolve(host, port, deadline):
@@ -301,9 +305,9 @@ def _reason(error):
 class Client:
     """One HTTP(S) call at a time to the platform, bounded by the plugin's deadline."""
 
-    def __init__(self, deadline, address=None, ca_cert=None, insecure=False):
-        self.deadline, self.address = deadline, address
-        self.verify = False if insecure else (ca_cert or True)
+    def __init__(self, deadline, tls, address=None):
+        """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds)."""
+        self.deadline, self.tls, self.address = deadline, tls, address
 
     def request(self, method, url, headers=None, json_body=None):
         """Make one call; return an Answer, or raise TransportError naming the stage that failed."""
@@ -339,14 +343,14 @@ class Client:
     def _exchange(self, method, url, headers, json_body, call, started):
         session = requests.Session()
         session.trust_env = False  # a health check talks to the platform itself, never through a proxy
-        adapter = _PinnedAdapter(call)
+        adapter = _PinnedAdapter(call, self.tls)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         all_headers.update(headers or {})
         remaining = self.deadline.remaining()
         with session, session.request(method, url, headers=all_headers, json=json_body, stream=True,
-                                      allow_redirects=False, verify=self.verify,
+                                      allow_redirects=False, verify=self.tls.verify_mode != ssl.CERT_NONE,
                                       timeout=(remaining, remaining)) as response:
             call.stage = "body"
             body, capped = bytearray(), False

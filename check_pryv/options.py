@@ -194,17 +194,27 @@ def certificate_days(args):
     return args.certificate_days
 
 
+def tls_context(ca_cert, insecure):
+    """The TLS trust of every call, loaded once before any call is timed: --ca-cert, else the system's store."""
+    import ssl  # only the HTTP commands have --ca-cert, and they load ssl anyway
+
+    if insecure:  # nothing to trust: loading the system's store would only cost time
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=ca_cert)
+
+
 def parse(parser, argv):
     args = parser.parse_args(argv)
-    if getattr(args, "ca_cert", None) and getattr(args, "insecure", False):
-        parser.error("--ca-cert and --insecure contradict each other")
-    if getattr(args, "ca_cert", None):
-        import ssl  # only the HTTP plugins have --ca-cert, and they load ssl anyway
+    if hasattr(args, "ca_cert"):
+        if args.ca_cert and args.insecure:
+            parser.error("--ca-cert and --insecure contradict each other")
+        import ssl
 
         try:
-            with open(args.ca_cert, "rb"):
-                pass
-            ssl.create_default_context(cafile=args.ca_cert)
+            args.tls = tls_context(args.ca_cert, args.insecure)
         except ssl.SSLError:
             parser.error("--ca-cert %s holds no PEM certificate" % args.ca_cert)
         except OSError as error:

@@ -416,7 +416,7 @@ class Platform:
 
     def _call(self, service, method, url, headers, body):
         deadline = Deadline(self.args.timeout)
-        client = Client(deadline, address=self.args.address, ca_cert=self.args.ca_cert, insecure=self.args.insecure)
+        client = Client(deadline, self.args.tls, address=self.args.address)
         try:
             answer = client.request(method, url, headers=headers, json_body=body)
         except TransportError as error:
