@@ -19,14 +19,18 @@ PLUGIN_MODULES = {
 }
 
 
+def cannot(message):
+    """Skip an integration test that cannot run, or fail it when CI forbids the skip."""
+    if REQUIRE_DAEMONS:
+        pytest.fail(message + " (CHECK_PRYV_REQUIRE_DAEMONS=1 forbids skipping)")
+    pytest.skip(message)
+
+
 def require_binary(path):
     """Return the path of a daemon's binary; skip without it, or fail when CI forbids the skip."""
     found = shutil.which(path) or (path if os.access(path, os.X_OK) else None)
     if not found:
-        message = "%s is not installed" % path
-        if REQUIRE_DAEMONS:
-            pytest.fail(message + " and CHECK_PRYV_REQUIRE_DAEMONS=1 forbids skipping")
-        pytest.skip(message)
+        cannot("%s is not installed" % path)
     return found
 
 

@@ -14,6 +14,8 @@ import subprocess
 import threading
 import time
 
+from daemons import free_ports
+
 HOST = "127.0.0.1"
 
 
@@ -246,21 +248,6 @@ def silent_udp():
         sock.close()
 
 
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1, for a daemon that binds both."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind((HOST, 0))
-            port = udp.getsockname()[1]
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind((HOST, port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
-
-
 class Dnsmasq:
     """dnsmasq in the foreground on a free port of 127.0.0.1, answering only from its options."""
 
@@ -269,8 +256,8 @@ class Dnsmasq:
         self.port, self.process = None, None
 
     def __enter__(self):
-        for _ in range(3):  # another process may take the port between free_port() and the bind
-            self.port = free_port()
+        for _ in range(3):  # another process may take the port between free_ports() and the bind
+            self.port, = free_ports(1, udp=True)
             log = open(os.path.join(self.workdir, "dnsmasq-%d.log" % self.port), "wb")
             self.process = subprocess.Popen(
                 [self.binary, "--no-daemon", "--port=%d" % self.port, "--listen-address=" + HOST,

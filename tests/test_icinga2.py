@@ -17,7 +17,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -27,6 +26,7 @@ import pytest
 import requests
 
 from conftest import dns_mode_args, dnsless_args, plugin_path, require_binary
+from daemons import Daemon, free_ports
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "icinga2"
@@ -50,18 +50,6 @@ def plugin_dir():
 def q(value):
     """An Icinga 2 DSL string literal."""
     return json.dumps(str(value))
-
-
-def free_ports(count):
-    """`count` distinct loopback TCP ports free right now (all bound at once, then released)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def runtime_defines(work):
@@ -232,8 +220,10 @@ def make_certs(work, nodes):
     return ca_crt
 
 
-class Icinga2:
+class Icinga2(Daemon):
     """One icinga2 daemon in the foreground, all its state under `work`."""
+
+    tail_lines = 40
 
     def __init__(self, binary, work, node, config, certs):
         self.binary, self.work, self.node = binary, work, node
@@ -246,39 +236,13 @@ class Icinga2:
         shutil.copy(certs / "ca.crt", cert_dir / "ca.crt")
         self.conf = work / "icinga2.conf"
         self.conf.write_text(config)
-        self.log = work / "daemon.log"
-        self.proc = None
 
     def start(self):
-        with open(self.log, "wb") as log:
-            # a session of its own: stop() ends the daemon and every process it spawned, by this group's id
-            self.proc = subprocess.Popen([self.binary, "daemon", "-c", str(self.conf), *self.defines],
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
-
-    def log_tail(self, lines=40):
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        self.spawn([self.binary, "daemon", "-c", str(self.conf), *self.defines])
 
     def check_alive(self):
         if self.proc.poll() is not None:
             pytest.fail("icinga2 %s exited with %s:\n%s" % (self.node, self.proc.returncode, self.log_tail()))
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
 
 
 class Api:

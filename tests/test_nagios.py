@@ -14,7 +14,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dns_mode_args, dnsless_args, plugin_path, require_binary
+from daemons import Daemon
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "nagios"
@@ -244,38 +244,14 @@ def read_status(path):
     return services
 
 
-class Nagios:
+class Nagios(Daemon):
+    logs = ("daemon.log", "nagios.log")
+
     def __init__(self, binary, work, conf):
         self.binary, self.work, self.conf = binary, work, conf
-        self.proc = None
 
     def start(self):
-        with open(self.work / "daemon.log", "wb") as log:
-            self.proc = subprocess.Popen([self.binary, str(self.conf)], stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def log_tail(self):
-        text = ""
-        for name in ("daemon.log", "nagios.log"):
-            try:
-                text += "\n".join((self.work / name).read_text(errors="replace").splitlines()[-25:]) + "\n"
-            except OSError:
-                pass
-        return text
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.proc.pid, sig)  # the session started for it: nagios and its workers
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        self.spawn([self.binary, str(self.conf)])
 
     def command(self, line):
         """An external command, through the command file (a FIFO nagios reads)."""

@@ -26,8 +26,6 @@ import pwd
 import re
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,7 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REQUIRE_DAEMONS, dns_mode_args, dnsless_args, plugin_path, require_binary
+from conftest import cannot, dns_mode_args, dnsless_args, plugin_path, require_binary
+from daemons import Daemon, free_ports
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "nrpe" / "pryv.cfg"
@@ -101,18 +100,6 @@ def sandbox_commands(sb, plugin_dir, files):
     return {name: [files.get(a, a) for a in argv] for name, argv in commands.items()}
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cannot(message):
-    if REQUIRE_DAEMONS:
-        pytest.fail(message + " (CHECK_PRYV_REQUIRE_DAEMONS=1 forbids skipping)")
-    pytest.skip(message)
-
-
 class RunAs:
     """How to start nrpe as a user other than root (see the module's docstring)."""
 
@@ -159,11 +146,13 @@ class RunAs:
             shutil.rmtree(self.private_dir, ignore_errors=True)
 
 
-class Nrpe:
+class Nrpe(Daemon):
+    logs = ("daemon.log", "nrpe.log")
+
     def __init__(self, binary, check_nrpe, run_as, sb, plugin_dir):
         self.binary, self.check_nrpe, self.run_as = binary, check_nrpe, run_as
         self.work = work = run_as.work
-        self.port = free_port()
+        self.port, = free_ports(1)
         files = {}
         for source, name, mode in ((sb.ca_file, "ca.pem", 0o644), (sb.token_file, "token", 0o600)):
             if source:
@@ -193,12 +182,9 @@ class Nrpe:
         ]))
         for path in (commands_file, self.conf):
             run_as.give(path, 0o644)
-        self.proc = None
 
     def start(self):
-        with open(self.work / "daemon.log", "wb") as log:
-            self.proc = subprocess.Popen(self.run_as.prefix + [self.binary, "-c", str(self.conf), "-f"], stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.spawn(self.run_as.prefix + [self.binary, "-c", str(self.conf), "-f"])
         end = time.monotonic() + DEADLINE
         while True:
             if self.proc.poll() is not None:
@@ -211,29 +197,6 @@ class Nrpe:
             if time.monotonic() > end:
                 pytest.fail("nrpe does not answer on %d after %ss:\n%s" % (self.port, DEADLINE, self.log_tail()))
             time.sleep(0.05)
-
-    def log_tail(self):
-        text = ""
-        for name in ("daemon.log", "nrpe.log"):
-            try:
-                text += "\n".join((self.work / name).read_text(errors="replace").splitlines()[-25:]) + "\n"
-            except OSError:
-                pass
-        return text
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.proc.pid, sig)  # the session started for it: nrpe and the children it forks
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
 
     def call(self, command):
         return subprocess.run([self.check_nrpe, "-H", "127.0.0.1", "-p", str(self.port), "-t", "30", "-c", command],
