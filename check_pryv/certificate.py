@@ -14,13 +14,18 @@ SUBJECT_ALT_NAME = b"\x55\x1d\x11"
 DNS_NAME, IP_ADDRESS, EXTENSIONS, UTC_TIME = 0x82, 0x87, 0xA3, 0x17
 
 
-def fetch(address, port, server_name, timeout):
-    """The server's certificate (DER), from a handshake that verifies nothing and sends nothing else."""
+def unverified_context():
+    """A TLS client context that verifies nothing: to read any certificate, and for --insecure."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def fetch(address, port, server_name, timeout):
+    """The server's certificate (DER), from a handshake that verifies nothing and sends nothing else."""
     with socket.create_connection((address, port), timeout=timeout) as sock:
-        with context.wrap_socket(sock, server_hostname=server_name) as tls:
+        with unverified_context().wrap_socket(sock, server_hostname=server_name) as tls:
             return tls.getpeercert(binary_form=True)
 
 
@@ -74,14 +79,13 @@ class Certificate:
     def __init__(self, subject, issuer, not_after, names):
         self.subject, self.issuer, self.not_after, self.names = subject, issuer, not_after, names
 
-    def days_left(self, now=None):
+    def days_left(self):
         """Days (fractional) until notAfter; negative once it has passed."""
-        now = now or datetime.datetime.now(datetime.timezone.utc)
-        return (self.not_after - now).total_seconds() / 86400
+        return (self.not_after - datetime.datetime.now(datetime.timezone.utc)).total_seconds() / 86400
 
-    def lines(self, now=None):
+    def lines(self):
         """Long-output lines."""
-        days = self.days_left(now)
+        days = self.days_left()
         return ["certificate subject: %s" % (self.subject or "(empty)"),
                 "certificate issuer: %s" % (self.issuer or "(empty)"),
                 "certificate expires: %s (%s)" % (self.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -102,8 +106,3 @@ def parse(der):
         return Certificate(_name(subject), _name(issuer), _time(tag, not_after), names)
     except (IndexError, UnicodeDecodeError) as error:
         raise ValueError("not a certificate: %s" % error)
-
-
-def describe(der, now=None):
-    """Long-output lines about a DER certificate; ValueError when it cannot be read."""
-    return parse(der).lines(now)

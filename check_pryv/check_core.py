@@ -41,8 +41,8 @@ class Core(probe.Call):
     """Measures: the core's answer to events?limit=1, how long it took, the server's clock, and when asked the
     certificate's days left and the API version."""
 
-    def __init__(self, client, target, username, token, timeout, certificate_days=False, api_version=False):
-        super().__init__("core", client, target.core_url(username, "events?limit=1"), timeout,
+    def __init__(self, client, target, username, token, certificate_days=False, api_version=False):
+        super().__init__("core", client, target.core_url(username, "events?limit=1"),
                          headers={"Authorization": token}, certificate_days=certificate_days)
         self.api_version = api_version
 
@@ -163,8 +163,7 @@ def build(args, deadline, secrets):
     secrets.append(token)
     certificate_days = options.certificate_days(args)
     target, client = probe.platform(args, deadline)
-    resource = Core(client, target, args.username, token, args.timeout, bool(certificate_days),
-                    bool(args.expect_api_version))
+    resource = Core(client, target, args.username, token, bool(certificate_days), bool(args.expect_api_version))
     contexts = [CoreContext(), plugin.TimeContext(args.warning, args.critical),
                 plugin.SkewContext(args.skew_warning, args.skew_critical)]
     if certificate_days:

@@ -96,7 +96,7 @@ class Resolution(nagiosplugin.Resource):
 
     def __init__(self, name, servers, port, record_type, deadline):
         self.lookup = Lookup(name, record_type, port)
-        self.servers, self.port, self.record_type, self.deadline = servers, port, record_type, deadline
+        self.servers, self.deadline = servers, deadline
         # dnspython imports a record type's module when it first parses one: do it before the clock starts.
         for rdtype in (dns.rdatatype.CNAME, dns.rdatatype.from_text(record_type)):
             dns.rdata.get_rdata_class(dns.rdataclass.IN, rdtype)
@@ -115,18 +115,19 @@ class Resolution(nagiosplugin.Resource):
                                   max=self.deadline.seconds, context="time")
 
     def _resolve(self):
-        lookup, rdtype = self.lookup, dns.rdatatype.from_text(self.record_type)
+        lookup, rdtype = self.lookup, dns.rdatatype.from_text(self.lookup.record_type)
         name = dns.name.from_text(lookup.name)
-        for hop in range(MAX_CNAMES):
+        for _ in range(MAX_CNAMES):
             question, outcomes = name.to_text(omit_final_dot=True), []
             for index, server in enumerate(self.servers):
                 query = dns.message.make_query(name, rdtype)
                 try:  # each server gets its share of the time left: a silent first one leaves time to the next
-                    response, how = _ask(query, server, self.port,
+                    response, how = _ask(query, server, lookup.port,
                                          self.deadline.remaining() / (len(self.servers) - index))
                 except (dns.exception.DNSException, OSError, DeadlineExceeded) as error:
-                    lookup.tried.append((server, question, _failure(error)))
-                    outcomes.append((server, _failure(error)))
+                    failure = _failure(error)
+                    lookup.tried.append((server, question, failure))
+                    outcomes.append((server, failure))
                     if isinstance(error, DeadlineExceeded):
                         raise
                     continue
@@ -159,9 +160,8 @@ class Resolution(nagiosplugin.Resource):
 class DnsContext(nagiosplugin.Context):
     """Judges the lookup: addresses found, and expected when --expected-address is given."""
 
-    def __init__(self, record_type, expected):
+    def __init__(self, expected):
         super().__init__("dns")
-        self.record_type = record_type
         self.expected = {ipaddress.ip_address(a) for a in expected or []}
 
     def evaluate(self, metric, resource):
@@ -177,7 +177,7 @@ class DnsContext(nagiosplugin.Context):
         if not lookup.addresses:
             end = " (CNAME to %s)" % lookup.chain[-1] if lookup.chain else ""
             return self.result_cls(nagiosplugin.Critical, "%s has no %s record%s (NOERROR, empty answer from %s)"
-                                   % (lookup.name, self.record_type, end, lookup.server), metric)
+                                   % (lookup.name, lookup.record_type, end, lookup.server), metric)
         found = ", ".join(lookup.addresses[:SHOWN_ADDRESSES])
         if len(lookup.addresses) > SHOWN_ADDRESSES:
             found += " and %d more" % (len(lookup.addresses) - SHOWN_ADDRESSES)
@@ -217,7 +217,7 @@ def system_servers():
 def build(args, deadline, secrets):
     servers = args.server or system_servers()
     resource = Resolution("%s.%s" % (args.username, args.domain), servers, args.port, args.record_type, deadline)
-    return nagiosplugin.Check(resource, DnsContext(args.record_type, args.expected_address),
+    return nagiosplugin.Check(resource, DnsContext(args.expected_address),
                               plugin.TimeContext(args.warning, args.critical),
                               plugin.Summary("dns", resource.lookup.details))
 

@@ -82,7 +82,7 @@ def build(args, deadline, secrets):
         resource, contexts = register_info.question(args, client, target, bool(certificate_days))
     else:
         resource = probe.Call("register", client, target.register_url("%s/check_username" % args.username),
-                              args.timeout, certificate_days=bool(certificate_days))
+                              certificate_days=bool(certificate_days))
         contexts = [RegisterContext(args.username)]
     contexts.append(plugin.TimeContext(args.warning, args.critical))
     if certificate_days:

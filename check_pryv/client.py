@@ -24,6 +24,7 @@ from check_pryv.deadline import DeadlineExceeded
 # An events?limit=1 answer is a few hundred bytes: anything much larger is not the API talking.
 BODY_CAP = 1024 * 1024
 USER_AGENT = "check_pryv"
+DEFAULT_PORT = {"https": 443, "http": 80}
 # OpenSSL's reasons when the other end does not speak TLS at all.
 NOT_TLS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST",
            "UNKNOWN_PROTOCOL"}
@@ -47,8 +48,8 @@ class TransportError(Exception):
     }
 
     def __init__(self, stage, url, host, port, address, reason, elapsed, certificate=None):
-        self.stage, self.url, self.host, self.port, self.address = stage, url, host, port, address
-        self.reason, self.elapsed, self.certificate = reason, elapsed, certificate or []
+        self.stage, self.url, self.address = stage, url, address
+        self.elapsed, self.certificate = elapsed, certificate or []
         endpoint = "%s:%s" % (host, port) + (" (%s)" % address if address and address != host else "")
         super().__init__("%s: %s" % (self.WHAT[stage].format(host=host, endpoint=endpoint), reason))
 
@@ -62,11 +63,10 @@ class Target:
 
     def __init__(self, domain=None, hostname=None, scheme="https", port=None):
         self.domain, self.hostname, self.scheme = domain, hostname, scheme
-        self.port = port or (443 if scheme == "https" else 80)
+        self.port = port or DEFAULT_PORT[scheme]
 
     def _url(self, host, path):
-        default = 443 if self.scheme == "https" else 80
-        netloc = host if self.port == default else "%s:%d" % (host, self.port)
+        netloc = host if self.port == DEFAULT_PORT[self.scheme] else "%s:%d" % (host, self.port)
         return "%s://%s%s" % (self.scheme, netloc, path)
 
     def register_url(self, path):
@@ -109,16 +109,20 @@ class Answer:
         return self._json
 
     @property
-    def api_version(self):
+    def _meta(self):
+        """The body's `meta` object, or an empty one."""
         meta = self.json.get("meta") if isinstance(self.json, dict) else None
-        version = (meta.get("apiVersion") if isinstance(meta, dict) else None) or self.headers.get("API-Version")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def api_version(self):
+        version = self._meta.get("apiVersion") or self.headers.get("API-Version")
         return one_line(version, 40) if version else None
 
     @property
     def server_time(self):
         """`meta.serverTime` (seconds since the epoch), or None."""
-        meta = self.json.get("meta") if isinstance(self.json, dict) else None
-        value = meta.get("serverTime") if isinstance(meta, dict) else None
+        value = self._meta.get("serverTime")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and -1e15 < value < 1e15:
             return float(value)  # NaN, infinities and absurd values are no clock (and no valid perfdata)
         return None
@@ -312,7 +316,7 @@ class Client:
     def request(self, method, url, headers=None, json_body=None):
         """Make one call; return an Answer, or raise TransportError naming the stage that failed."""
         parsed = requests.utils.urlparse(url)
-        host, port = parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
+        host, port = parsed.hostname, parsed.port or DEFAULT_PORT[parsed.scheme]
         started = time.monotonic()
         call = _Call([self.address] if self.address else [])
         try:
@@ -322,9 +326,9 @@ class Client:
                     call.addresses = resolve(host, port, self.deadline)
                 return self._exchange(method, url, headers, json_body, call, started)
         except DeadlineExceeded:
-            raise TransportError(call.stage, url, host, port, call.address,
-                                 "timed out after %.1fs" % (time.monotonic() - started),
-                                 time.monotonic() - started) from None
+            elapsed = time.monotonic() - started
+            raise TransportError(call.stage, url, host, port, call.address, "timed out after %.1fs" % elapsed,
+                                 elapsed) from None
         except (requests.RequestException, OSError) as error:
             elapsed = time.monotonic() - started
             raise TransportError(call.stage, url, host, port, call.address, _reason(error), elapsed,
@@ -336,7 +340,7 @@ class Client:
             return None
         try:
             with self.deadline.alarm():
-                return certificate.describe(certificate.fetch(address, port, host, self.deadline.remaining()))
+                return certificate.parse(certificate.fetch(address, port, host, self.deadline.remaining())).lines()
         except (OSError, ValueError, DeadlineExceeded) as failure:
             return ["certificate: not read (%s)" % _reason(failure)]
 

@@ -54,9 +54,6 @@ class Parser(argparse.ArgumentParser):
             self.error("unrecognized arguments: %s" % " ".join(shown))
         return args
 
-    def print_help(self, file=None):
-        super().print_help(file or sys.stdout)
-
     def error(self, message):
         sys.stdout.write("%s UNKNOWN - %s (see --help)\n" % (self.service, message))
         sys.exit(UNKNOWN)
@@ -71,7 +68,7 @@ def timeout_seconds(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("invalid timeout %r: a whole number of seconds >= 1" % text)
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError("invalid timeout %r: a whole number of seconds >= 1" % text)
     return value
@@ -150,28 +147,25 @@ def add_connection_options(parser):
     return group
 
 
-def add_limit_options(parser, what="the response time"):
+def add_limit_options(parser):
     """Timeout and thresholds."""
     group = parser.add_argument_group("limits")
     group.add_argument("-t", "--timeout", type=timeout_seconds, default=10,
                        help="seconds (whole, >= 1) the whole run may take, network included (default: %(default)s)")
     group.add_argument("-w", "--warning", type=threshold_range, metavar="RANGE",
-                       help="WARNING when %s in seconds is outside RANGE (Nagios range syntax)" % what)
+                       help="WARNING when the response time in seconds is outside RANGE (Nagios range syntax)")
     group.add_argument("-c", "--critical", type=threshold_range, metavar="RANGE",
-                       help="CRITICAL when %s in seconds is outside RANGE (Nagios range syntax)" % what)
+                       help="CRITICAL when the response time in seconds is outside RANGE (Nagios range syntax)")
     return group
 
 
 def day_limits(text):
     """`WARN[,CRIT]` days, as check_http -C takes them; CRIT defaults to 0 (CRITICAL once expired)."""
-    parts = text.split(",")
-    values = []
-    for part in parts:
-        try:
-            values.append(float(part))
-        except ValueError:
-            break
-    if not 1 <= len(parts) <= 2 or len(values) != len(parts) or not all(0 <= v < float("inf") for v in values):
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not 1 <= len(values) <= 2 or not all(0 <= v < float("inf") for v in values):
         raise argparse.ArgumentTypeError("invalid days %r: WARN[,CRIT], numbers of days >= 0" % text)
     warning, critical = values[0], values[1] if len(values) == 2 else 0.0
     if critical > warning:
@@ -196,13 +190,12 @@ def certificate_days(args):
 
 def tls_context(ca_cert, insecure):
     """The TLS trust of every call, loaded once before any call is timed: --ca-cert, else the system's store."""
+    if insecure:  # nothing to trust: loading the system's store would only cost time
+        from check_pryv.certificate import unverified_context
+
+        return unverified_context()
     import ssl  # only the HTTP commands have --ca-cert, and they load ssl anyway
 
-    if insecure:  # nothing to trust: loading the system's store would only cost time
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
     return ssl.create_default_context(cafile=ca_cert)
 
 

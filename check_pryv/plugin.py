@@ -11,12 +11,11 @@ import nagiosplugin
 
 from check_pryv import options
 from check_pryv.deadline import Deadline, DeadlineExceeded, process_age
-
-UNKNOWN = 3
+from check_pryv.options import UNKNOWN
 
 
 def perf_seconds(value):
-    """Seconds rounded so that perfdata never shows scientific notation (repr(0.0001) is still decimal)."""
+    """Seconds to a tenth of a millisecond, the precision perfdata shows them with."""
     return round(value, 4)
 
 
@@ -111,9 +110,8 @@ class SkewContext(PlainScalarContext):
 class Summary(nagiosplugin.Summary):
     """The first line tells what happened to the main probe; problems first, worst first."""
 
-    def __init__(self, main_metric, details=None):
-        self.main_metric = main_metric
-        self.details = details or (lambda: [])
+    def __init__(self, main_metric, details):
+        self.main_metric, self.details = main_metric, details
 
     def ok(self, results):
         return printable(results[self.main_metric].hint)

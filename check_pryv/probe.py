@@ -30,8 +30,8 @@ def tenths(days):
 class Call(nagiosplugin.Resource):
     """Measures one GET: its outcome as the metric `question`, its time, and when asked the certificate's days left."""
 
-    def __init__(self, question, client, url, timeout, headers=None, certificate_days=False):
-        self.question, self.client, self.url, self.timeout = question, client, url, timeout
+    def __init__(self, question, client, url, headers=None, certificate_days=False):
+        self.question, self.client, self.url = question, client, url
         self.headers, self.certificate_days = headers, certificate_days
         self.outcome = self.certificate = self.certificate_error = None
 
@@ -43,7 +43,7 @@ class Call(nagiosplugin.Resource):
         self.read()  # before the first metric: nagiosplugin judges each one as it comes
         yield nagiosplugin.Metric(self.question, self.outcome, context=self.question)
         yield nagiosplugin.Metric("time", plugin.perf_seconds(self.outcome.elapsed), "s", min=0,
-                                  max=self.timeout, context="time")
+                                  max=self.client.deadline.seconds, context="time")
         if self.certificate_days:
             yield from self._certificate_days()
 

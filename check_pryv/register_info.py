@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import nagiosplugin
 
 from check_pryv import probe
-from check_pryv.client import Answer, one_line
+from check_pryv.client import DEFAULT_PORT, Answer, one_line
 
 REQUIRED_FIELDS = ("name", "api", "register", "access")  # what apps need to find and use the platform
 LISTED = 5  # hosting names shown on the first line before "and N more"
@@ -16,9 +16,9 @@ LISTED = 5  # hosting names shown on the first line before "and N more"
 def question(args, client, target, certificate_days):
     """The Resource of the question asked, and the Contexts that judge it."""
     if args.hostings:
-        return (Hostings(client, target.register_url("hostings"), args.timeout, args.hosting, certificate_days),
+        return (Hostings(client, target.register_url("hostings"), args.hosting, certificate_days),
                 [HostingsContext(), CountContext()])
-    return ServiceInfo(client, target, args.timeout, certificate_days), [ServiceInfoContext()]
+    return ServiceInfo(client, target, certificate_days), [ServiceInfoContext()]
 
 
 def names(items):
@@ -54,8 +54,8 @@ def read_hostings(body):
 class Hostings(probe.Call):
     """Measures: the hostings the register lists, and how many of those judged are available."""
 
-    def __init__(self, client, url, timeout, selected, certificate_days):
-        super().__init__("hostings", client, url, timeout, certificate_days=certificate_days)
+    def __init__(self, client, url, selected, certificate_days):
+        super().__init__("hostings", client, url, certificate_days=certificate_days)
         self.selected = list(dict.fromkeys(selected))
         self.listed = None
 
@@ -132,19 +132,19 @@ def same_url(found, expected, check_port):
     default or the one the check uses (a platform may write its URLs with or without it)."""
     try:
         found, expected = urlsplit(found.strip()), urlsplit(expected)
-        port = found.port or {"https": 443, "http": 80}.get(found.scheme.lower())
+        port = found.port or DEFAULT_PORT.get(found.scheme.lower())
     except ValueError:  # an invalid port
         return False
     return (found.scheme.lower() == expected.scheme and (found.hostname or "").rstrip(".") == expected.hostname
             and found.path.rstrip("/") == expected.path.rstrip("/")
-            and port in (check_port, {"https": 443, "http": 80}[expected.scheme]))
+            and port in (check_port, DEFAULT_PORT[expected.scheme]))
 
 
 class ServiceInfo(probe.Call):
     """Measures: the register's service info; knows what its api and register URLs should be."""
 
-    def __init__(self, client, target, timeout, certificate_days):
-        super().__init__("service_info", client, target.register_url("service/info"), timeout,
+    def __init__(self, client, target, certificate_days):
+        super().__init__("service_info", client, target.register_url("service/info"),
                          certificate_days=certificate_days)
         self.platform, self.port = target.domain or target.hostname, target.port
         self.expected = {"api": target.api_template(), "register": target.register_url("")}
