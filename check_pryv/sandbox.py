@@ -104,7 +104,7 @@ NGINX_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h
 
 def fault_name(name):
     """A fault's name as the control endpoint shows it: `service_info` (as Python names it) is `service-info`."""
-    return name.replace("_", "-") if isinstance(name, str) else name
+    return name.replace("_", "-")
 
 
 def check_fault(name, value):
@@ -152,23 +152,16 @@ def meta():
     return {"apiVersion": API_VERSION, "serverTime": time.time(), "serial": SERIAL}
 
 
-def _skew_server_time(body, seconds):
-    """A JSON body whose meta.serverTime is off by `seconds`: a core whose clock drifted."""
-    data = json.loads(body)
-    data["meta"]["serverTime"] += seconds
-    return json.dumps(data).encode()
-
-
-def _with_api_version(reply, version):
-    """The reply of a platform whose API reports `version`: its API-Version header and meta.apiVersion."""
+def _with_meta_faults(reply, skew, version):
+    """The reply of a platform whose clock is off by `skew` seconds (meta.serverTime) and whose API reports
+    `version` (the API-Version header and meta.apiVersion)."""
     if "API-Version" in reply.headers:
         reply.headers["API-Version"] = version
-    if b'"apiVersion"' in reply.body:
+    if b'"serverTime"' in reply.body:
         data = json.loads(reply.body)
         if isinstance(data, dict) and isinstance(data.get("meta"), dict):
-            data["meta"]["apiVersion"] = version
+            data["meta"].update(serverTime=data["meta"]["serverTime"] + skew, apiVersion=version)
             reply.body = json.dumps(data).encode()
-    return reply
 
 
 def json_reply(status, body, chunked=False):
@@ -376,21 +369,18 @@ class Sandbox:
         try:
             with self._lock:
                 reply = self._route(request)
-                delay = self._faults["delay"]
         except Abort as abort:
-            reply, delay = abort.reply, self._faults["delay"]
+            reply = abort.reply
         except Exception:
             traceback.print_exc()
-            reply, delay = api_error(500, "unexpected-error", "Unexpected error"), 0
+            reply = api_error(500, "unexpected-error", "Unexpected error")
         if request.access_id:
             reply.headers["Pryv-Access-Id"] = request.access_id
-        if self._faults["skew"] and b'"serverTime"' in reply.body:
-            reply.body = _skew_server_time(reply.body, self._faults["skew"])
-        version = self._faults["api-version"]
-        if version != API_VERSION and not request.path.startswith("/_sandbox/"):
-            reply = _with_api_version(reply, version)
-        if delay and not request.path.startswith("/_sandbox/"):
-            time.sleep(delay)
+        faults = self.faults
+        if not request.path.startswith("/_sandbox/"):  # the control endpoint is neither rewritten nor delayed
+            if faults["skew"] or faults["api-version"] != API_VERSION:
+                _with_meta_faults(reply, faults["skew"], faults["api-version"])
+            time.sleep(faults["delay"])
         return reply
 
     # -- data
@@ -503,8 +493,7 @@ class Sandbox:
 
     def _dnsless_check_username(self, request, name):
         if not USERNAME_RE.fullmatch(name):  # no trimming nor lower-casing here
-            return api_error(400, "invalid-parameters-format", "The parameters' format is invalid.",
-                             [{"code": "username-invalid", "param": "username"}])
+            return invalid_parameters("username")
         taken = name in RESERVED_WORDS or self._user(name) is not None
         return json_reply(200, {"reserved": taken, "meta": meta()})
 
@@ -569,19 +558,17 @@ class Sandbox:
         return hostings if fault == "ok" else {name: fault == "all-available" for name in hostings}
 
     def _hostings(self, request, _):
-        def hosting(name, available, core):
-            return {"url": self._url(f"sw.{self.domain}") if request.dns_mode else self._url(self.hostname),
-                    "name": name, "description": f"Sandbox hosting {name}", "available": available,
-                    "availableCore": core if available else ""}
-        availability = self._hosting_availability(request.dns_mode)
-        if not request.dns_mode:
-            hostings = {name: hosting(name, up, self._url(self.hostname)) for name, up in availability.items()}
-            zone = {"name": "zone1", "hostings": hostings}
-            return json_reply(200, {"regions": {"region1": {"name": "region1", "zones": {"zone1": zone}}}})
-        core = self._url(f"co1.{self.domain}")
-        hostings = {name: hosting(name, up, core) for name, up in availability.items()}
-        zone = {"name": "Switzerland", "hostings": hostings}
-        return json_reply(200, {"regions": {"europe": {"name": "Europe", "zones": {"switzerland": zone}}}})
+        if request.dns_mode:
+            url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
+            (region, region_name), (zone, zone_name) = ("europe", "Europe"), ("switzerland", "Switzerland")
+        else:
+            url = core = self._url(self.hostname)
+            (region, region_name), (zone, zone_name) = ("region1", "region1"), ("zone1", "zone1")
+        hostings = {name: {"url": url, "name": name, "description": f"Sandbox hosting {name}", "available": up,
+                           "availableCore": core if up else ""}
+                    for name, up in self._hosting_availability(request.dns_mode).items()}
+        zones = {zone: {"name": zone_name, "hostings": hostings}}
+        return json_reply(200, {"regions": {region: {"name": region_name, "zones": zones}}})
 
     def _service_info(self, request, _):
         fault = self._faults["service-info"]
@@ -791,12 +778,10 @@ SR_ROUTES = {
     ("GET", "/hostings"): Sandbox._hostings,
     ("GET", "/service/info"): Sandbox._service_info,
 }
-DNSLESS_REGISTER_ROUTES = {
+DNSLESS_REGISTER_ROUTES = {  # open-pryv.io's: the register's, but for check_username and POST /user
+    **SR_ROUTES,
     ("GET", "/:username/check_username"): Sandbox._dnsless_check_username,
     ("POST", "/user"): Sandbox._create_user,
-    ("POST", "/users"): Sandbox._create_user,
-    ("GET", "/hostings"): Sandbox._hostings,
-    ("GET", "/service/info"): Sandbox._service_info,
 }
 CORE_ROUTES = {
     ("GET", "/events"): Sandbox._events,
