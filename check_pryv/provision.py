@@ -325,7 +325,7 @@ def deliver(args, token):
         sys.stdout.flush()
     say("")
     say("Lines to paste:")
-    for line in paste_lines(args, token):
+    for line in paste_lines(args):
         say("  " + line)
 
 
@@ -370,18 +370,24 @@ def save_token(path, token, force):
     return "replaced in" if old else "written to"
 
 
-def paste_lines(args, token):
-    lines = ["# check it now:", core_command(args, token),
-             "# Icinga 2, on the Host object (hide *token* custom variables in Icinga Web 2):",
-             'vars.pryv_core_token = "%s"' % token]
+def paste_lines(args):
+    """What to paste: it names the token's file, or where the token went; the token itself is never on screen."""
     if args.token_file:
-        lines.append('# or, with this file on every node that runs the check: vars.pryv_core_token_file = "%s"'
-                     % os.path.abspath(args.token_file))
-    lines += ["# Nagios, in resource.cfg (mode 600; any free $USERn$ macro):", "$USER3$=%s" % token]
-    return lines
+        path = os.path.abspath(args.token_file)
+        return ["# check it now:", core_command(args),
+                "# Icinga 2, on the Host object (the file readable by icinga on every node that runs the check):",
+                'vars.pryv_core_token_file = "%s"' % path,
+                "# Nagios, in resource.cfg (mode 600): the token file that nagios/pryv-commands.cfg reads",
+                "$USER11$=%s" % path]
+    return ["# the token went to stdout alone; with it in the environment variable PRYV_ACCESS_TOKEN,",
+            "# check it now:", core_command(args),
+            "# Icinga 2, on the Host object (hide *token* custom variables in Icinga Web 2):",
+            'vars.pryv_core_token = "<the token printed on stdout>"',
+            "# Nagios, in resource.cfg (mode 600): a file holding the token, readable by nagios only",
+            "$USER11$=/etc/nagios4/pryv-token"]
 
 
-def core_command(args, token):
+def core_command(args):
     """check_pryv_core with the same platform and connection options, ready to run."""
     words = ["check_pryv_core"]
     words += ["--domain", args.domain] if args.domain else ["--hostname", args.hostname]
@@ -391,9 +397,8 @@ def core_command(args, token):
     words += ["--scheme", args.scheme] if args.scheme != "https" else []
     words += ["--ca-cert", os.path.abspath(args.ca_cert)] if args.ca_cert else []
     words += ["--insecure"] if args.insecure else []
-    if args.token_file:
-        return " ".join(shlex.quote(w) for w in words + ["--token-file", os.path.abspath(args.token_file)])
-    return "PRYV_ACCESS_TOKEN=%s %s" % (shlex.quote(token), " ".join(shlex.quote(w) for w in words))
+    words += ["--token-file", os.path.abspath(args.token_file)] if args.token_file else []
+    return " ".join(shlex.quote(w) for w in words)
 
 
 # --- the platform, one bounded call at a time ----------------------------------------------------------
@@ -453,8 +458,9 @@ def read_password(args, parser):
             with open(args.password_file, encoding="utf-8") as stream:
                 password, source = stream.readline().rstrip("\r\n"), "--password-file %s" % args.password_file
         except (OSError, UnicodeDecodeError) as error:
-            parser.error("cannot read --password-file %s: %s" % (
-                args.password_file, getattr(error, "strerror", None) or "not text"))
+            # a path that does not exist may be the password itself, typed in the wrong place: never repeat it
+            named = " " + args.password_file if os.path.exists(args.password_file) else ""
+            parser.error("cannot read --password-file%s: %s" % (named, getattr(error, "strerror", None) or "not text"))
     elif os.environ.get("PRYV_PASSWORD") is not None:
         password, source = os.environ["PRYV_PASSWORD"], "PRYV_PASSWORD"
     elif sys.stdin.isatty():

@@ -36,11 +36,10 @@ def pasted(result, start):
     return next(line.strip() for line in result.stderr.splitlines() if line.strip().startswith(start))
 
 
-def run_pasted_core_command(result):
+def run_pasted_core_command(result, env=None):
     """Runs the check_pryv_core line exactly as the operator would paste it (after `# check it now:`)."""
     lines = [line.strip() for line in result.stderr.splitlines()]
     words = shlex.split(lines[lines.index("# check it now:") + 1])
-    env = {"PRYV_ACCESS_TOKEN": words.pop(0).partition("=")[2]} if words[0].startswith("PRYV_ACCESS_TOKEN=") else None
     assert words[0] == "check_pryv_core"
     return run_plugin("check_pryv_core", *words[1:], env=env)
 
@@ -92,9 +91,9 @@ def test_setup_paste_lines(sandbox, tmp_path):
     assert pasted(result, "check_pryv_core") == (
         "check_pryv_core --domain pryv.test --username healthmetrics02 --address 127.0.0.1 --port %d "
         "--ca-cert %s --token-file %s" % (sandbox.http_port, sandbox.ca_file, token_file))
-    assert pasted(result, "vars.pryv_core_token ") == 'vars.pryv_core_token = "%s"' % token
-    assert 'vars.pryv_core_token_file = "%s"' % token_file in result.stderr
-    assert pasted(result, "$USER3$=") == "$USER3$=%s" % token
+    assert pasted(result, "vars.pryv_core_token") == 'vars.pryv_core_token_file = "%s"' % token_file
+    assert pasted(result, "$USER11$=") == "$USER11$=%s" % token_file
+    assert token not in result.stderr  # the lines to paste name the file, never the token
 
 
 def test_setup_second_run_gives_same_token_and_changes_nothing(sandbox, tmp_path):
@@ -167,8 +166,9 @@ def test_setup_without_token_file_prints_token_alone_on_stdout(sandbox):
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     assert result.stdout == token + "\n" and token
-    assert pasted(result, "PRYV_ACCESS_TOKEN=").startswith("PRYV_ACCESS_TOKEN=%s check_pryv_core " % token)
-    core = run_pasted_core_command(result)
+    assert token not in result.stderr  # on screen, the lines to paste only say where the token went
+    assert pasted(result, "vars.pryv_core_token") == 'vars.pryv_core_token = "<the token printed on stdout>"'
+    core = run_pasted_core_command(result, env={"PRYV_ACCESS_TOKEN": token})
     assert core.returncode == 0, core.stdout
 
 
@@ -513,3 +513,10 @@ def test_setup_insecure_says_so_once(sandbox):
     assert result.stdout == sandbox.token + "\n"
     assert result.stderr.count("certificate") == 1
     assert result.stderr.startswith("warning: --insecure: the platform's certificate is not verified\n")
+
+
+def test_setup_password_given_as_password_file_is_not_repeated(sandbox):
+    result = setup(sandbox, "--password-file", "Typed-In-Clear-2", password=None)
+    assert result.returncode == 2
+    assert "error: cannot read --password-file: No such file or directory" in result.stderr
+    assert "Typed-In-Clear-2" not in result.stdout + result.stderr
