@@ -11,13 +11,6 @@ from check_pryv.sandbox import Sandbox
 # CI sets this so that an integration test whose daemon is missing fails instead of skipping.
 REQUIRE_DAEMONS = os.environ.get("CHECK_PRYV_REQUIRE_DAEMONS") == "1"
 
-PLUGIN_MODULES = {
-    "check_pryv_dns": "check_pryv.check_dns",
-    "check_pryv_register": "check_pryv.check_register",
-    "check_pryv_core": "check_pryv.check_core",
-    "check_pryv_sandbox": "check_pryv.sandbox",
-}
-
 
 def cannot(message):
     """Skip an integration test that cannot run, or fail it when CI forbids the skip."""
