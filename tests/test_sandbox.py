@@ -662,3 +662,18 @@ def test_cli_demo_runs_every_plugin(tmp_path):
         assert f"== {label}\n" in result.stdout
     assert result.stdout.count("exit code: ") == 5
     assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 5 else 1)
+
+
+def test_cli_without_trustme_says_so_for_https_and_runs_plain_http(tmp_path):
+    """Installed without the sandbox extra: no traceback, a one-line message; plain HTTP needs no trustme."""
+    shim = tmp_path / "shim"
+    shim.mkdir()  # ahead of site-packages on sys.path: `import trustme` fails as for an absent package
+    (shim / "trustme.py").write_text("raise ModuleNotFoundError(\"No module named 'trustme'\", name='trustme')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH")])))
+    result = run_cli("--state-dir", str(tmp_path / "https"), env=env)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("check_pryv_sandbox: cannot start: HTTPS needs the trustme package, which is not "
+                             "installed: pip install 'check_pryv[sandbox]', or run with --scheme http\n")
+    assert not (tmp_path / "https" / "token").exists()  # nothing written by a sandbox that did not start
+    result = run_cli("--state-dir", str(tmp_path / "http"), "--scheme", "http", "--demo", env=env)
+    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 5), result.stdout + result.stderr

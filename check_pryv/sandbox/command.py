@@ -14,6 +14,7 @@ import threading
 
 from .faults import check_fault
 from .platform import Sandbox
+from .tls import TLSUnavailable
 
 PLUGIN_MODULES = {"check_pryv_dns": "check_pryv.check_dns", "check_pryv_register": "check_pryv.check_register",
                   "check_pryv_core": "check_pryv.check_core"}
@@ -156,7 +157,7 @@ def main(argv=None):
         sandbox.set_faults(**faults)
         try:
             cleanup.enter_context(sandbox)
-        except OSError as error:
+        except (OSError, TLSUnavailable) as error:
             parser.exit(1, f"check_pryv_sandbox: cannot start: {error}\n")
         if args.demo:
             return _demo(sandbox)

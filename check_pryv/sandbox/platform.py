@@ -57,10 +57,9 @@ class Sandbox(Register, Core, Zone):
         if self._servers:
             raise RuntimeError("the sandbox is already running")
         os.makedirs(self.state_dir, exist_ok=True)
+        tls_context, ca_pem = self._tls_context() if self.scheme == "https" else (None, None)
         write_state_file(self.token_file, self.token.encode(), 0o600)
-        tls_context = None
-        if self.scheme == "https":
-            tls_context, ca_pem = self._tls_context()
+        if ca_pem:
             write_state_file(self.ca_file, ca_pem, 0o644)
         servers = []
         try:
