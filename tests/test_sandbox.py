@@ -25,6 +25,9 @@ INVALID_USER_NAME = {"id": "INVALID_USER_NAME", "message": "Invalid user name", 
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
                  "query string parameter.")
 UNTRUSTED = 'The app id ("appId") is either missing or not trusted.'
+INVALID_USERNAME_ITEM = {"code": "username-invalid", "path": "#/username", "param": "username", "message":
+                         "Username should have between 5 and 60 characters and contain lowercase letters or numbers "
+                         "or dashes"}
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +162,9 @@ def test_check_username_register_shapes(sb, name, status, body):
     assert response.headers["API-Version"] == "1.9.3-open"
 
 
-@pytest.mark.parametrize("name, reserved", [(USER, True), ("freename01", False), ("admin", True)])
+@pytest.mark.parametrize("name, reserved", [(USER, True), ("freename01", False), ("admin", False)])
 def test_check_username_dnsless(sb, name, reserved):
+    """v2 says whether an account has the name: a reserved word is refused only at account creation."""
     response = call(sb, "GET", f"/reg/{name}/check_username")
     assert response.status_code == 200
     assert without_meta(response) == {"reserved": reserved}
@@ -171,7 +175,7 @@ def test_check_username_dnsless_invalid(sb, name):
     response = call(sb, "GET", f"/reg/{name}/check_username")
     assert response.status_code == 400
     assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
-                               "data": [{"code": "username-invalid", "param": "username"}]}
+                               "data": [INVALID_USERNAME_ITEM]}
 
 
 # ---- core: events and tokens
@@ -402,8 +406,8 @@ def test_register_legacy_create_user_errors(sb, change, error_id, message):
 
 @pytest.mark.parametrize("dns_mode, path", [(True, "/users"), (False, "/reg/user"), (False, "/reg/users")])
 def test_create_user_core_shape(sb, dns_mode, path):
-    body = {"appId": "pryv-test", "username": "newuser05", "password": "secret-5", "email": "new5@example.com",
-            "hosting": "ignored"}
+    body = {"appid" if path == "/reg/user" else "appId": "pryv-test", "username": "newuser05", "password": "secret-5",
+            "email": "new5@example.com", "hosting": "ignored"}
     response = reg(sb, "POST", path, json=body) if dns_mode else call(sb, "POST", path, json=body)
     assert response.status_code == 201
     created = without_meta(response)
@@ -424,8 +428,49 @@ def test_create_user_core_shape_bad_input(sb):
                                                     "email": "new6@example.com"})
     assert response.status_code == 400
     assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
-                               "data": [{"code": "username-invalid", "param": "username"},
-                                        {"code": "password-invalid", "param": "password"}]}
+                               "data": [INVALID_USERNAME_ITEM,
+                                        {"code": "password-invalid", "path": "#/password", "param": "password",
+                                         "message": "Password should have between 5 and 23 characters"}]}
+
+
+@pytest.mark.parametrize("app_id", [{"appId": "pryv-test"}, {}])
+def test_create_user_dnsless_user_route_reads_appid_only(sb, app_id):
+    """v2's /reg/user copies `appid` over `appId` (routes/auth/register.ts): an `appId` alone is missing."""
+    response = call(sb, "POST", "/reg/user", json={"username": "newuser07", "password": "secret-7",
+                                                   "email": "new7@example.com", **app_id})
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                               "data": [{"code": "appid-invalid", "message": "Missing required field: appId",
+                                         "path": "#/", "param": "appId"}]}
+    response = call(sb, "POST", "/reg/users", json={"appId": "pryv", "username": "newuser07",
+                                                    "email": "new7@example.com"})
+    assert error(response)["data"] == [
+        {"code": "password-required", "message": "Password is required", "path": "#/", "param": "password"},
+        {"code": "appid-invalid", "message": "Invalid app Id", "path": "#/appId", "param": "appId"}]
+
+
+@pytest.mark.parametrize("email, status, item", [
+    ("new9@localhost", 201, None),  # v2 checks only that it is a string of up to 300 characters
+    ("x" * 301, 400, {"code": "MAX_LENGTH", "message": "must NOT have more than 300 characters", "path": "#/email",
+                      "param": "email"}),
+    (None, 400, {"code": "email-required", "message": "Email is required", "path": "#/", "param": "email"}),
+    (9, 400, {"code": "email-invalid", "message": "Invalid email", "path": "#/email", "param": "email"}),
+])
+def test_create_user_dnsless_email(sb, email, status, item):
+    body = {"appId": "pryv-test", "username": "newuser09", "password": "secret-9", "email": email}
+    response = call(sb, "POST", "/reg/users", json={k: v for k, v in body.items() if v is not None})
+    assert response.status_code == status
+    if item:
+        assert error(response)["data"] == [item]
+
+
+@pytest.mark.parametrize("name", ["admin", "pryv-anything"])
+def test_create_user_dnsless_reserved_name_is_named_alone(sb, name):
+    body = {"appId": "pryv-test", "username": name, "password": "secret-8", "email": f"{USER}@pryv.test"}
+    response = call(sb, "POST", "/reg/users", json=body)
+    assert response.status_code == 409
+    assert error(response) == {"id": "item-already-exists", "data": {"username": name},
+                               "message": f'An user with username "{name}" already exists'}
 
 
 # ---- login, accesses

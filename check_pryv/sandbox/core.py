@@ -8,18 +8,32 @@ import string
 import time
 from urllib.parse import urlsplit
 
-from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta
+from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta, param_error
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{3,58}[a-z0-9]")
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-RESERVED_WORDS = frozenset({"admin", "administrator", "healthcheck", "register", "registry",
-                            "support", "system", "pryvio"})
+# a sample of v2's 124,542 (components/platform/src/reserved-words.json), with its rule for "pryv..."
+V2_RESERVED_WORDS = frozenset({"admin", "administrator", "register", "registry", "support", "system", "www",
+                               "access", "mfa"})
 PERMISSION_LEVELS = ("read", "contribute", "manage", "create-only")
 LOGIN_FIELDS = ("appId", "password", "username")
 ID_ALPHABET = string.ascii_lowercase + string.digits
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
                  "query string parameter.")
 UNTRUSTED_APP = 'The app id ("appId") is either missing or not trusted.'
+USERNAME_MESSAGE = ("Username should have between 5 and 60 characters and contain lowercase letters or numbers "
+                    "or dashes")
+# v2's custom words for a refused registration field: param -> (code, message); components/errors/src/
+# ErrorIds.ts and ErrorMessages.ts (the password's "5 and 23" is the server's own, stale, wording)
+FIELD_ERRORS = {
+    "username": ("username-invalid", USERNAME_MESSAGE),
+    "password": ("password-invalid", "Password should have between 5 and 23 characters"),
+    "email": ("email-invalid", "Invalid email"),
+    "appId": ("appid-invalid", "Invalid app Id"),
+    "language": ("language-invalid", "Invalid language"),
+}
+MISSING_FIELD_ERRORS = {"password": ("password-required", "Password is required"),
+                        "appId": ("appid-invalid", "Missing required field: appId"),
+                        "email": ("email-required", "Email is required")}
 
 
 def is_text(value, shortest, longest):
@@ -28,6 +42,11 @@ def is_text(value, shortest, longest):
 
 def matches(regex, value):
     return isinstance(value, str) and regex.fullmatch(value) is not None
+
+
+def is_reserved(username):
+    """A name v2 refuses to create an account with (Platform.ts #isUsernameReserved)."""
+    return username in V2_RESERVED_WORDS or username.startswith("pryv")
 
 
 def new_id():
@@ -78,21 +97,41 @@ class Core:
     # -- account creation: core's POST /users, also the register's
 
     def _create_user(self, request, _):
-        """Core's POST /users (also the register's /users, and DNS-less /reg/user)."""
+        """Core's POST /users (also the register's /users and DNS-less /reg/users): the app id is `appId`."""
+        body = request.json()
+        return self._register_account(request, body if isinstance(body, dict) else {})
+
+    def _create_user_from_appid(self, request, _):
+        """DNS-less POST /reg/user: v2 copies `appid` over `appId` (components/api-server/src/routes/auth/
+        register.ts), so there an `appId` alone counts as missing."""
         body = request.json()
         body = body if isinstance(body, dict) else {}
-        app_id = body.get("appId", body.get("appid"))
-        username, email, password = body.get("username"), body.get("email"), body.get("password")
-        language = body.get("language", "en")
-        bad = [param for param, valid in (("appId", is_text(app_id, 1, 99)),
-                                          ("username", matches(USERNAME_RE, username)),
-                                          ("password", is_text(password, 6, 100)),
-                                          ("email", matches(EMAIL_RE, email)),
-                                          ("language", is_text(language, 1, 5))) if not valid]
-        if bad:
-            return invalid_parameters(*bad)
+        body["appId"] = body.get("appid")
+        return self._register_account(request, body)
+
+    def _register_account(self, request, body):
+        """v2's auth.register (components/api-server/src/schema/authMethods.ts, components/platform/src/
+        Platform.ts validateRegistration): password, appId and email required (config/default-config.yml's
+        account streams), then each field's own check; an e-mail is any string of up to 300 characters."""
+        app_id, username, email = body.get("appId"), body.get("username"), body.get("email")
+        password, language = body.get("password"), body.get("language", "en")
+        missing = [param_error(param, *MISSING_FIELD_ERRORS[param], missing=True)
+                   for param in ("password", "appId", "email") if body.get(param) is None]
+        bad = [param_error(param, *FIELD_ERRORS[param])
+               for param, valid in (("username", matches(USERNAME_RE, username)),
+                                    ("password", password is None or is_text(password, 6, 100)),
+                                    ("email", email is None or isinstance(email, str)),
+                                    ("appId", app_id is None or is_text(app_id, 6, 99)),
+                                    ("language", is_text(language, 1, 5))) if not valid]
+        if isinstance(email, str) and len(email) > 300:  # no custom words for this one
+            bad.append({"code": "MAX_LENGTH", "message": "must NOT have more than 300 characters", "path": "#/email",
+                        "param": "email"})
+        if missing or bad:
+            return invalid_parameters(*missing, *bad)
+        if is_reserved(username):  # v2 names the username alone then
+            return item_exists("user", {"username": username})
         conflicts = {}
-        if username in RESERVED_WORDS or self._user(username) is not None:
+        if self._user(username) is not None:
             conflicts["username"] = username
         if self._email_taken(email):
             conflicts["email"] = email

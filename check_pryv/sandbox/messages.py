@@ -67,9 +67,23 @@ def api_error(status, error_id, message, data=None):
     return json_reply(status, {"error": error, "meta": meta()})
 
 
-def invalid_parameters(*params):
-    data = [{"code": f"{param}-invalid", "param": param} for param in params]
+def invalid_parameters(*items):
+    """400 invalid-parameters-format; each item is a parameter name (a ``{code: NAME-invalid, param}`` item) or
+    a dict made by param_error() or type_error()."""
+    data = [{"code": f"{item}-invalid", "param": item} if isinstance(item, str) else item for item in items]
     return api_error(400, "invalid-parameters-format", "The parameters' format is invalid.", data)
+
+
+def param_error(param, code, message, missing=False):
+    """A parameter error that v2's schema words itself (components/api-server/src/methods/helpers/
+    commonFunctions.ts, _addCustomMessage): a missing one has the path of its parent object."""
+    return {"code": code, "message": message, "path": "#/" if missing else f"#/{param}", "param": param}
+
+
+def type_error(param, expected):
+    """A parameter of the wrong JSON type, as v2's validator reports it without a custom message
+    (components/utils/src/jsonValidator.ts: ajv's error in z-schema's shape)."""
+    return {"code": "INVALID_TYPE", "params": [expected], "message": f"must be {expected}", "path": f"#/{param}"}
 
 
 def item_exists(resource, keys):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
-from .core import EMAIL_RE, RESERVED_WORDS, USERNAME_RE, Core, is_text, matches
-from .messages import invalid_parameters, json_reply, meta, sr_error
+from .core import USERNAME_MESSAGE, USERNAME_RE, Core, is_text, matches
+from .messages import invalid_parameters, json_reply, meta, param_error, sr_error
 
 HOSTING_RE = re.compile(r"[A-Za-z0-9.-]{4,70}")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+RESERVED_WORDS = frozenset({"admin", "administrator", "healthcheck", "register", "registry",
+                            "support", "system", "pryvio"})
 DNS_MODE_HOSTINGS = {"hosting1": True, "hosting2": False}  # name -> available
 
 
@@ -25,10 +28,11 @@ class Register:
         return json_reply(200, {"reserved": self._user(name) is not None})
 
     def _dnsless_check_username(self, request, name):
+        """v2's auth.usernameCheck (components/api-server/src/methods/auth/register.ts): `reserved` says whether
+        an account has the name; reserved words are refused only when an account is created."""
         if not USERNAME_RE.fullmatch(name):  # no trimming nor lower-casing here
-            return invalid_parameters("username")
-        taken = name in RESERVED_WORDS or self._user(name) is not None
-        return json_reply(200, {"reserved": taken, "meta": meta()})
+            return invalid_parameters(param_error("username", "username-invalid", USERNAME_MESSAGE))
+        return json_reply(200, {"reserved": self._user(name) is not None, "meta": meta()})
 
     def _sr_create_user(self, request, _):
         body = request.json()
@@ -108,5 +112,5 @@ SR_ROUTES = {
 DNSLESS_REGISTER_ROUTES = {  # open-pryv.io's: the register's, but for check_username and POST /user
     **SR_ROUTES,
     ("GET", "/:username/check_username"): Register._dnsless_check_username,
-    ("POST", "/user"): Core._create_user,
+    ("POST", "/user"): Core._create_user_from_appid,
 }
