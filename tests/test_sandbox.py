@@ -200,8 +200,15 @@ def test_events_dnsless_path_form(sb):
     assert response.status_code == 200 and len(response.json()["events"]) == 2
 
 
-def test_bearer_token_is_rejected(sb):
-    response = core(sb, "GET", "/events?limit=1", headers=auth("Bearer " + sb.token))
+@pytest.mark.parametrize("header", ["Bearer {}", "bearer {}", "{} caller-id", "Bearer {} caller-id"])
+def test_bearer_and_caller_id_forms_are_accepted(sb, header):
+    """v2 strips a Bearer scheme (middleware/src/getAuth.ts) and a caller id after a space (MethodContext.ts)."""
+    response = core(sb, "GET", "/events?limit=1", headers=auth(header.format(sb.token)))
+    assert response.status_code == 200 and len(response.json()["events"]) == 1
+
+
+def test_unknown_bearer_token_is_rejected(sb):
+    response = core(sb, "GET", "/events?limit=1", headers=auth("Bearer " + sb.token[::-1]))
     assert response.status_code == 403
     assert error(response) == {"id": "invalid-access-token", "message": "Cannot find access from token."}
     assert "Pryv-Access-Id" not in response.headers
@@ -491,7 +498,7 @@ def test_login_with_trusted_origin(sb):
 
 
 @pytest.mark.parametrize("origin", [None, "https://evil.example", "https://pryv.test.evil.example",
-                                    "http://sw.pryv.test", "https://localhost"])
+                                    "http://sw.pryv.test", "https://localhost.evil.example", "http://localhost"])
 def test_login_with_untrusted_origin(sb, origin):
     response = login(sb, origin=origin)
     assert response.status_code == 401
@@ -502,8 +509,55 @@ def test_login_errors(sb):
     response = login(sb, password="wrong-password")
     assert response.status_code == 401
     assert error(response) == {"id": "invalid-credentials", "message": "The given username/password pair is invalid."}
+    response = login(sb, username="HealthMetrics01", appId="")  # v2 lower-cases the name; an empty app id is none
+    assert response.status_code == 401 and error(response) == {"id": "invalid-credentials", "message": UNTRUSTED}
+    response = login(sb, username="someoneelse")
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-operation",
+                               "message": "The username in the path does not match that of the credentials."}
+
+
+def test_login_ignores_an_extra_field(sb):
     response = login(sb, language="en")
-    assert response.status_code == 400 and error(response)["id"] == "invalid-operation"
+    assert response.status_code == 200 and without_meta(response)["token"]
+
+
+@pytest.mark.parametrize("body", [{"username": USER, "password": "x"}, [], None])
+def test_login_missing_field_is_invalid_operation(sb, body):
+    response = core(sb, "POST", "/auth/login", json=body, headers={"Origin": "https://sw.pryv.test"})
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-operation",
+                               "message": "Missing parameters: username, password and appId are required."}
+
+
+def test_login_field_of_wrong_type(sb):
+    response = login(sb, password=123456, appId=None)
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                               "data": [{"code": "INVALID_TYPE", "params": ["string"], "message": "must be string",
+                                         "path": "#/password"},
+                                        {"code": "INVALID_TYPE", "params": ["string"], "message": "must be string",
+                                         "path": "#/appId"}]}
+
+
+def test_login_follows_the_trusted_apps_setting(tmp_path):
+    with Sandbox(scheme="http", state_dir=str(tmp_path), trusted_apps="pryv-test@https://app.example, "
+                                                                      "*@https://*.partner.example*") as sb:
+        for app_id, origin, status in (("pryv-test", "https://app.example", 200),
+                                       ("other-app", "https://app.example", 401),
+                                       ("pryv-test", "https://app.example:8443", 401),
+                                       ("other-app", "https://eu.partner.example:8443/login", 200),
+                                       ("pryv-test", "https://sw.pryv.test", 401)):
+            assert login(sb, origin=origin, appId=app_id).status_code == status, (app_id, origin)
+    with pytest.raises(ValueError, match=r"trusted apps: 'https://app.example' is not APP@ORIGIN"):
+        Sandbox(scheme="http", state_dir=str(tmp_path), trusted_apps="https://app.example")
+
+
+def test_cli_trusted_apps_option(tmp_path):
+    result = run_cli("--trusted-apps", "app@https://a.example,", "--state-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.endswith("check_pryv_sandbox: error: trusted apps: '' is not APP@ORIGIN (APP may be *, "
+                                  "ORIGIN may hold *)\n")
 
 
 def test_login_session_expires(sb):

@@ -73,6 +73,10 @@ def _parser():
     parser.add_argument("--cert-days", type=float, metavar="DAYS",
                         help="HTTPS: the server certificate expires DAYS days from now (negative: already "
                              "expired; default: in the year 3000)")
+    parser.add_argument("--trusted-apps", metavar="LIST",
+                        help="the platform's auth.trustedApps: comma-separated APP@ORIGIN pairs, * a wildcard in "
+                             "either, e.g. '*@https://*.pryv.test*' (default: any app from https://DOMAIN, "
+                             "https://*.DOMAIN and https://HOSTNAME, any port or path)")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request and DNS query to stderr")
     parser.add_argument("--demo", action="store_true",
                         help="run each plugin command line once against the sandbox, print the results, and "
@@ -151,7 +155,7 @@ def main(argv=None):
         try:
             sandbox = Sandbox(domain=args.domain, hostname=args.hostname, scheme=args.scheme, state_dir=state_dir,
                               http_port=args.http_port, dns_port=args.dns_port, verbose=args.verbose,
-                              cert_days=args.cert_days)
+                              cert_days=args.cert_days, trusted_apps=args.trusted_apps)
         except ValueError as error:
             parser.error(str(error))
         sandbox.set_faults(**faults)

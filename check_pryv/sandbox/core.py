@@ -6,16 +6,15 @@ import re
 import secrets
 import string
 import time
-from urllib.parse import urlsplit
 
-from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta, param_error
+from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta, param_error, type_error
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{3,58}[a-z0-9]")
 # a sample of v2's 124,542 (components/platform/src/reserved-words.json), with its rule for "pryv..."
 V2_RESERVED_WORDS = frozenset({"admin", "administrator", "register", "registry", "support", "system", "www",
                                "access", "mfa"})
 PERMISSION_LEVELS = ("read", "contribute", "manage", "create-only")
-LOGIN_FIELDS = ("appId", "password", "username")
+LOGIN_FIELDS = ("username", "password", "appId")  # in the order v2's schema checks them
 ID_ALPHABET = string.ascii_lowercase + string.digits
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
                  "query string parameter.")
@@ -42,6 +41,19 @@ def is_text(value, shortest, longest):
 
 def matches(regex, value):
     return isinstance(value, str) and regex.fullmatch(value) is not None
+
+
+def parse_trusted_apps(setting):
+    """[(app id or "*", compiled origin pattern)] of an auth.trustedApps setting: comma-separated APP@ORIGIN pairs
+    where `*` stands for any run of non-space characters (commonFunctions.ts, getTrustedAppCheck); ValueError
+    for a pair that is not one."""
+    pairs = []
+    for pair in setting.split(","):
+        parts = re.fullmatch(r"\s*(\S+)\s*@\s*(\S+)\s*", pair)
+        if not parts:
+            raise ValueError(f"trusted apps: {pair.strip()!r} is not APP@ORIGIN (APP may be *, ORIGIN may hold *)")
+        pairs.append((parts[1], re.compile(re.escape(parts[2]).replace(r"\*", r"\S*"))))
+    return pairs
 
 
 def is_reserved(username):
@@ -178,19 +190,21 @@ class Core:
         return json_reply(200, {"events": events, "meta": meta()}, chunked=True)
 
     def _login(self, request, user):
+        """v2's auth.login (components/api-server/src/routes/auth/login.ts, methods/auth/login.ts): the three
+        fields must be there (others are ignored), be strings, come from a trusted app, name the path's user."""
         body = request.json()
-        if not isinstance(body, dict):
-            return invalid_parameters(*LOGIN_FIELDS)
-        unexpected = sorted(set(body) - set(LOGIN_FIELDS))
-        if unexpected:
-            return api_error(400, "invalid-operation", f"Unexpected field(s) {', '.join(unexpected)}: the body "
-                                                       'must hold exactly "username", "password" and "appId".')
-        missing = [name for name in LOGIN_FIELDS if not is_text(body.get(name), 1, 1000)]
-        if missing:
-            return invalid_parameters(*missing)
-        if not self._trusted_origin(request):
+        if not isinstance(body, dict) or not all(name in body for name in LOGIN_FIELDS):
+            return api_error(400, "invalid-operation", "Missing parameters: username, password and appId are "
+                                                       "required.")
+        wrong_types = [type_error(name, "string") for name in LOGIN_FIELDS if not isinstance(body[name], str)]
+        if wrong_types:
+            return invalid_parameters(*wrong_types)
+        if not self._trusted_app(body["appId"], request.headers.get("Origin") or request.headers.get("Referer")):
             return api_error(401, "invalid-credentials", UNTRUSTED_APP)
-        if (body["username"], body["password"]) != (user["username"], user["password"]):
+        if body["username"].lower() != user["username"]:
+            return api_error(400, "invalid-operation", "The username in the path does not match that of the "
+                                                       "credentials.")
+        if body["password"] != user["password"]:
             return api_error(401, "invalid-credentials", "The given username/password pair is invalid.")
         # like open-pryv.io: a new login from the same app reuses its live session (and extends it)
         now = time.time()
@@ -203,12 +217,11 @@ class Core:
         return json_reply(200, {"token": session["token"], "preferredLanguage": user["language"], "meta": meta(),
                                 "apiEndpoint": self._api_endpoint(request, user["username"], session["token"])})
 
-    def _trusted_origin(self, request):
-        origin = urlsplit(request.headers.get("Origin") or request.headers.get("Referer") or "")
-        host = origin.hostname or ""
-        if origin.scheme == "https" and (host == self.domain or host.endswith("." + self.domain)):
-            return True
-        return not request.dns_mode and origin.scheme in ("https", self.scheme) and host == self.hostname
+    def _trusted_app(self, app_id, origin):
+        """Whether the platform's auth.trustedApps lets `app_id` sign in from `origin` (methods/helpers/
+        commonFunctions.ts, getTrustedAppCheck)."""
+        return bool(app_id) and any(app in ("*", app_id) and pattern.fullmatch(origin or "")
+                                    for app, pattern in self._trusted_apps)
 
     def _create_access(self, request, user):
         access = self._authorize(request, user)

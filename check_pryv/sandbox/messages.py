@@ -129,11 +129,18 @@ class Request:
             return None
 
     def token(self):
-        """The raw ``Authorization`` header (``Basic base64(token:)`` decoded), else ``?auth=``."""
+        """The token of the ``Authorization`` header, raw, ``Basic base64(token:)`` or ``Bearer token``, else
+        ``?auth=``; as v2 reads it (components/middleware/src/getAuth.ts, business/src/MethodContext.ts parseAuth:
+        in ``TOKEN CALLERID`` the token is what precedes the space)."""
         auth = self.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
+        scheme, _, credentials = auth.partition(" ")
+        first = credentials.partition(" ")[0]
+        if scheme.lower() == "basic" and first:
             try:
-                auth = base64.b64decode(auth[6:]).decode().partition(":")[0]
+                auth = base64.b64decode(first).decode("ascii").partition(":")[0]
             except ValueError:  # binascii.Error and UnicodeDecodeError both are
                 auth = ""
+        elif scheme.lower() == "bearer" and first:
+            auth = credentials
+        auth = auth[:1] + auth[1:].partition(" ")[0]
         return auth or self.query.get("auth")
