@@ -31,7 +31,7 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
                                      empty: NOERROR without answer; silent: no reply at all
   hostings=ok|all-available|none-available
                                      ok: DNS mode hosting1 available, hosting2 not (closed to new
-                                     accounts), DNS-less hosting1; the others: every hosting so
+                                     accounts), DNS-less default; the others: every hosting so
   service-info=ok|mismatch|incomplete
                                      mismatch: api and register URLs of another platform (old-DOMAIN,
                                      old-HOSTNAME); incomplete: no api nor access

@@ -63,23 +63,23 @@ class Register:
                                 "apiEndpoint": self._api_endpoint(request, username)})
 
     def _hosting_availability(self, dns_mode):
-        """{hosting: available}: DNS mode hosting1 and hosting2 (closed to new accounts), DNS-less hosting1."""
-        hostings = dict(DNS_MODE_HOSTINGS) if dns_mode else {"hosting1": True}
+        """{hosting: available}: DNS mode hosting1 and hosting2 (closed to new accounts), DNS-less v2's one."""
+        hostings = dict(DNS_MODE_HOSTINGS) if dns_mode else {"default": True}
         fault = self._faults["hostings"]
         return hostings if fault == "ok" else {name: fault == "all-available" for name in hostings}
 
     def _hostings(self, request, _):
-        if request.dns_mode:
-            url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
-            (region, region_name), (zone, zone_name) = ("europe", "Europe"), ("switzerland", "Switzerland")
-        else:
-            url = core = self._url(self.hostname)
-            (region, region_name), (zone, zone_name) = ("region1", "region1"), ("zone1", "zone1")
+        if not request.dns_mode:  # v2 without a hostings setting (methods/auth/register.ts, hostingsLookup)
+            hostings = {name: {"name": "Default", "available": up, "availableCore": self._url(self.hostname) if up
+                               else ""} for name, up in self._hosting_availability(dns_mode=False).items()}
+            zones = {"default": {"name": "Default", "hostings": hostings}}
+            return json_reply(200, {"regions": {"default": {"name": "Default", "zones": zones}}, "meta": meta()})
+        url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
         hostings = {name: {"url": url, "name": name, "description": f"Sandbox hosting {name}", "available": up,
                            "availableCore": core if up else ""}
-                    for name, up in self._hosting_availability(request.dns_mode).items()}
-        zones = {zone: {"name": zone_name, "hostings": hostings}}
-        return json_reply(200, {"regions": {region: {"name": region_name, "zones": zones}}})
+                    for name, up in self._hosting_availability(dns_mode=True).items()}
+        zones = {"switzerland": {"name": "Switzerland", "hostings": hostings}}
+        return json_reply(200, {"regions": {"europe": {"name": "Europe", "zones": zones}}})
 
     def _service_info(self, request, _):
         fault = self._faults["service-info"]
