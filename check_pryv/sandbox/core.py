@@ -111,8 +111,8 @@ def _expired(access, now):
 class Core:
     """The accounts' data and the core's handlers, mixed into Sandbox: handlers take (self, request, user).
 
-    Expects from the Sandbox: _users, _faults, token (the health token), session_ttl, username, domain,
-    hostname, scheme and _api_endpoint()."""
+    Expects from the Sandbox: _users, _faults, _trusted_apps, token (the health token), session_ttl, username
+    and _api_endpoint(); and the Register's _service_info()."""
 
     # -- data
 
@@ -322,7 +322,10 @@ class Core:
             if route is None:
                 results.append({"error": {"id": "invalid-method", "message": f'Invalid method id "{call["method"]}"'}})
                 continue
-            reply = CORE_ROUTES[route](self, request.for_call(*route, call["params"]), user)
+            try:
+                reply = CORE_ROUTES[route](self, request.for_call(*route, call["params"]), user)
+            except Abort as abort:  # a call's error is its result, not the batch's
+                reply = abort.reply
             body = json.loads(reply.body)
             body.pop("meta", None)
             results.append({"error": body["error"]} if reply.status >= 400 else body)
