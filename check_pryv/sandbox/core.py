@@ -17,6 +17,9 @@ V2_RESERVED_WORDS = frozenset({"admin", "administrator", "register", "registry",
                                "access", "mfa"})
 PERMISSION_LEVELS = ("read", "contribute", "manage", "create-only")
 LOGIN_FIELDS = ("username", "password", "appId")  # in the order v2's schema checks them
+# what events.get takes, and nothing else (api-server/src/schema/eventsMethods.ts: additionalProperties false)
+EVENTS_GET_PARAMS = frozenset({"streams", "content", "clientData", "types", "fromTime", "toTime", "sortAscending",
+                               "skip", "limit", "state", "modifiedSince", "includeDeletions", "auth", "running"})
 ID_ALPHABET = string.ascii_lowercase + string.digits
 JS_NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
@@ -219,8 +222,13 @@ class Core:
     def _events(self, request, user):
         access = self._authorize(request, user)
         limit = js_number(request.query.get("limit", "20"))
+        problems = [{"code": "OBJECT_ADDITIONAL_PROPERTIES", "params": [name],
+                     "message": "must NOT have additional properties", "path": "#"}
+                    for name in request.query if name not in EVENTS_GET_PARAMS]
         if limit is None:  # no custom words for this one (api-server/src/schema/eventsMethods.ts)
-            return invalid_parameters(type_error("limit", "number"))
+            problems.append(type_error("limit", "number"))
+        if problems:
+            return invalid_parameters(*problems)
         streams = {p["streamId"] for p in access["permissions"] if p["level"] != "create-only"}
         readable = [event for event in user["events"]
                     if access["type"] == "personal" or "*" in streams or streams & set(event["streamIds"])]
