@@ -66,7 +66,7 @@ def test_register_slow_answer_crosses_thresholds(sandbox):
     result = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "-w", "0.1", "-c", "5")
     assert result.returncode == 1, result.stdout
     assert re.match(r"PRYV_REGISTER WARNING - register knows healthmetrics01 \(200 in 0\.3\d\ds\); "
-                    r"response time 0\.3\d\ds outside 0\.1 \| time=0\.3\d*s;0\.1;5;0;10$", first_line(result))
+                    r"response time 0\.3\d\ds over 0\.1s \| time=0\.3\d*s;0\.1;5;0;10$", first_line(result))
 
 
 def test_register_wrong_ca_is_critical_at_tls(sandbox, tmp_path):
