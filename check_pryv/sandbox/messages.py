@@ -1,0 +1,125 @@
+"""HTTP requests and replies as the platform sees them, and the bodies of its errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+API_VERSION = "1.9.3-open"
+SERIAL = "2019061301"
+
+# service-register's messages: id -> (message, detail)
+SR_MESSAGES = {
+    "INVALID_DATA": ("Invalid Data", "Some of the data transmited is invalid."),
+    "INVALID_JSON_REQUEST": ("Invalid Data", "The data transmited is not in a valid JSON format."),
+    "INVALID_USER_NAME": ("Invalid user name",
+                          "User name must be made of 5 to 60 alphanumeric characters (- authorized)."),
+    "RESERVED_USER_NAME": ("Reserved user name", "User name is reserved."),
+    "EXISTING_USER_NAME": ("Username already exists", "User name must be unique."),
+    "INVALID_PASSWORD": ("Invalid password", "Password must be between 6 and 99 characters."),
+    "INVALID_APPID": ("Invalid app id", "App id is not recognized"),
+    "INVALID_HOSTING": ("Invalid hosting", "Hosting value must be made of 4 to 70 alphanumeric "
+                                           "characters (- and . authorized)."),
+    "UNAVAILABLE_HOSTING": ("Hosting not available",
+                            "Hosting unknown, not active or unavailable, retry with another one"),
+    "INVALID_LANGUAGE": ("Invalid language code", "Language code should be a string of 1-5 characters."),
+    "INVALID_EMAIL": ("Invalid email address", "E-mail address format not recognized"),
+    "EXISTING_EMAIL": ("E-mail already exists", "This e-mail is already assigned to a user."),
+}
+
+NGINX_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+             b"</h1></center><hr><center>nginx</center></body></html>\n")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict = field(default_factory=dict)
+    chunked: bool = False  # streamed like core's GET /events: headers first, then the body
+
+
+class Abort(Exception):
+    """Raised by a handler to answer with ``reply`` at once."""
+
+    def __init__(self, reply):
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+def meta():
+    return {"apiVersion": API_VERSION, "serverTime": time.time(), "serial": SERIAL}
+
+
+def json_reply(status, body, chunked=False):
+    headers = {"Content-Type": "application/json; charset=utf-8", "API-Version": API_VERSION}
+    return Reply(status, json.dumps(body).encode(), headers, chunked)
+
+
+def api_error(status, error_id, message, data=None):
+    """A core (open-pryv.io) error: ``{"error": {...}, "meta": {...}}``."""
+    error = {"id": error_id, "message": message}
+    if data is not None:
+        error["data"] = data
+    return json_reply(status, {"error": error, "meta": meta()})
+
+
+def invalid_parameters(*params):
+    data = [{"code": f"{param}-invalid", "param": param} for param in params]
+    return api_error(400, "invalid-parameters-format", "The parameters' format is invalid.", data)
+
+
+def item_exists(resource, keys):
+    described = ", ".join(f'{key} "{"null" if value is None else value}"' for key, value in keys.items())
+    article = "An" if resource[0] in "aeiou" else "A"  # Pryv's own rule: "An user with ..."
+    return api_error(409, "item-already-exists", f"{article} {resource} with {described} already exists", keys)
+
+
+def unknown_resource():
+    return api_error(404, "unknown-resource", "Unknown resource")
+
+
+def sr_error(error_id, sub_errors=()):
+    """A service-register error: a flat ``{"id", "message", "detail", "errors"}`` body, status 400."""
+    def body(eid):
+        message, detail = SR_MESSAGES[eid]
+        return {"id": eid, "message": message, "detail": detail}
+    return json_reply(400, {**body(error_id), "errors": [body(eid) for eid in sub_errors]})
+
+
+def bad_gateway():
+    return Reply(502, NGINX_502, {"Content-Type": "text/html"})
+
+
+class Request:
+    """One HTTP request, as the platform logic sees it."""
+
+    def __init__(self, method, target, headers, body=b""):
+        url = urlsplit(target)
+        self.method, self.headers, self.body = method, headers, body
+        self.path = unquote(url.path) or "/"
+        self.query = {key: values[0] for key, values in parse_qs(url.query, keep_blank_values=True).items()}
+        host = headers.get("Host", "").strip().lower()
+        self.host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0].rstrip(".")
+        self.dns_mode = False  # set by the router: which URL and body shapes to answer with
+        self.access_id = None  # set once a token resolves: the Pryv-Access-Id header
+
+    def json(self):
+        """The body as JSON, or None when it is empty or not JSON."""
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError:
+            return None
+
+    def token(self):
+        """The raw ``Authorization`` header (``Basic base64(token:)`` decoded), else ``?auth=``."""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            try:
+                auth = base64.b64decode(auth[6:]).decode().partition(":")[0]
+            except ValueError:  # binascii.Error and UnicodeDecodeError both are
+                auth = ""
+        return auth or self.query.get("auth")

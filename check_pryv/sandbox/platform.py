@@ -1,0 +1,232 @@
+"""The Sandbox: one platform's state (accounts, faults), its routing, and the servers it starts and stops."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import traceback
+
+import dns.name
+
+from . import tls
+from .core import CORE_ROUTES, USERNAME_RE, Core, new_id
+from .dns import INFRA_LABELS, Zone
+from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
+from .messages import API_VERSION, Abort, api_error, bad_gateway, json_reply, unknown_resource
+from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
+from .server import HTTPHandler, HTTPServer, bind_dns
+
+PLUGINS_DEFAULT_USERNAME = "healthmetrics01"  # the plugins' --username default
+
+
+class Sandbox(Register, Core, Zone):
+    """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server."""
+
+    def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
+                 username=PLUGINS_DEFAULT_USERNAME, password="healthmetrics-pass", http_port=0, dns_port=0,
+                 verbose=False, cert_days=None):
+        if scheme not in ("http", "https"):
+            raise ValueError(f"scheme must be http or https, not {scheme!r}")
+        if cert_days is not None and not -36500 <= cert_days <= 36500:  # also rejects nan
+            raise ValueError(f"cert_days must be between -36500 and 36500, not {cert_days!r}")
+        if not USERNAME_RE.fullmatch(username):
+            raise ValueError(f"invalid Pryv user name {username!r}")
+        self.domain = domain.lower().rstrip(".")
+        self.hostname = hostname.lower()
+        self.scheme = scheme
+        self.username, self.password = username, password
+        self.http_port, self.dns_port = http_port, dns_port
+        self.verbose = verbose
+        self.cert_days = cert_days  # the server certificate's life left, in days (None: until the year 3000)
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="pryv-sandbox-")
+        self.ca_file = os.path.join(self.state_dir, "ca.pem") if scheme == "https" else None
+        self.token_file = os.path.join(self.state_dir, "token")
+        self.token = new_id()
+        self.session_ttl = 14 * 24 * 3600  # a login session's life, extended on each use
+        self._zone = dns.name.from_text(self.domain)
+        self._lock = threading.RLock()
+        self._servers = []
+        self.reset()
+
+    # -- public API
+
+    def start(self):
+        if self._servers:
+            raise RuntimeError("the sandbox is already running")
+        os.makedirs(self.state_dir, exist_ok=True)
+        _write_private(self.token_file, self.token)
+        tls_context = self._tls_context() if self.scheme == "https" else None
+        servers = []
+        try:
+            servers.append(HTTPServer(("127.0.0.1", self.http_port), HTTPHandler, self, tls_context))
+            servers.extend(bind_dns(self.dns_port, self))
+        except BaseException:
+            for server in servers:
+                server.server_close()
+            raise
+        for server in servers:
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                             name=f"sandbox-{type(server).__name__}", daemon=True).start()
+        self._servers = servers
+        self.http_port = servers[0].server_address[1]
+        self.dns_port = servers[1].server_address[1]
+        return self
+
+    def stop(self):
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def faults(self):
+        with self._lock:
+            return dict(self._faults)
+
+    def set_faults(self, **faults):
+        checked = {fault_name(name): check_fault(name, value) for name, value in faults.items()}
+        with self._lock:
+            self._faults.update(checked)
+
+    def reset(self):
+        """All faults off, and the data back to the health account with its one access."""
+        with self._lock:
+            self._faults = dict(DEFAULT_FAULTS)
+            self._users = {}
+            user = self._add_user(self.username, self.password, f"{self.username}@{self.domain}", "en")
+            health = self._add_access(user, "shared", "metricsAccess", [{"streamId": "*", "level": "manage"}],
+                                      created_by="system", token=self.token)
+            now = time.time()
+            user["events"] = [
+                {"id": new_id(), "time": now - age, "streamIds": ["health"], "streamId": "health",
+                 "type": "note/txt", "content": f"sandbox event {n}", "tags": [], "created": now - age,
+                 "createdBy": health["id"], "modified": now - age, "modifiedBy": health["id"]}
+                for n, age in ((1, 120), (2, 60))
+            ]
+
+    def command_lines(self):
+        """(label, argv) of the plugin command lines that check this sandbox."""
+        port = str(self.http_port)
+        tls_args = ["--ca-cert", self.ca_file] if self.scheme == "https" else ["--scheme", "http"]
+        token = ["--token-file", self.token_file]
+        dns_mode = ["--domain", self.domain, "--address", "127.0.0.1", "--port", port, *tls_args]
+        dnsless = ["--hostname", self.hostname, "--port", port, *tls_args]
+        lines = [
+            ("dns", ["check_pryv_dns", "--domain", self.domain, "--server", "127.0.0.1",
+                     "--port", str(self.dns_port)]),
+            ("register, DNS mode", ["check_pryv_register", *dns_mode]),
+            ("core, DNS mode", ["check_pryv_core", *dns_mode, *token]),
+            ("register, DNS-less", ["check_pryv_register", *dnsless]),
+            ("core, DNS-less", ["check_pryv_core", *dnsless, *token]),
+        ]
+        if self.username != PLUGINS_DEFAULT_USERNAME:
+            lines = [(label, [*argv, "--username", self.username]) for label, argv in lines]
+        return lines
+
+    def handle(self, request):
+        """The Reply to one HTTP request; never raises."""
+        try:
+            with self._lock:
+                reply = self._route(request)
+        except Abort as abort:
+            reply = abort.reply
+        except Exception:
+            traceback.print_exc()
+            reply = api_error(500, "unexpected-error", "Unexpected error")
+        if request.access_id:
+            reply.headers["Pryv-Access-Id"] = request.access_id
+        faults = self.faults
+        if not request.path.startswith("/_sandbox/"):  # the control endpoint is neither rewritten nor delayed
+            if faults["skew"] or faults["api-version"] != API_VERSION:
+                with_meta_faults(reply, faults["skew"], faults["api-version"])
+            time.sleep(faults["delay"])
+        return reply
+
+    # -- URLs
+
+    def _url(self, host, path="/", token=None):
+        default_port = 443 if self.scheme == "https" else 80
+        port = "" if self.http_port == default_port else f":{self.http_port}"
+        credentials = f"{token}@" if token else ""
+        return f"{self.scheme}://{credentials}{host}{port}{path}"
+
+    def _api_endpoint(self, request, username, token=None):
+        if request.dns_mode:
+            return self._url(f"{username}.{self.domain}", "/", token)
+        return self._url(self.hostname, f"/{username}/", token)
+
+    # -- routing
+
+    def _route(self, request):
+        if request.path.startswith("/_sandbox/"):
+            return self._control(request)
+        if request.host == f"reg.{self.domain}":
+            return self._register(request, request.path, dns_mode=True)
+        label, _, parent = request.host.partition(".")
+        if parent == self.domain and label not in INFRA_LABELS:
+            return self._core(request, label, request.path, dns_mode=True)
+        first, _, rest = request.path[1:].partition("/")  # DNS-less: /reg/... and /USER/...
+        if first == "reg":
+            return self._register(request, "/" + rest, dns_mode=False)
+        if first:
+            return self._core(request, first, "/" + rest, dns_mode=False)
+        return unknown_resource()
+
+    def _register(self, request, path, dns_mode):
+        request.dns_mode = dns_mode
+        if self._faults["register"] == "failing":
+            if dns_mode:
+                return json_reply(500, {"id": "INTERNAL_ERROR", "message": "Internal error"})
+            return api_error(500, "unexpected-error", "Unexpected error")
+        route, name = "/" + path.strip("/"), None
+        if route.endswith("/check_username") and route.count("/") == 2:
+            route, name = "/:username/check_username", route.split("/")[1]
+        handler = (SR_ROUTES if dns_mode else DNSLESS_REGISTER_ROUTES).get((request.method, route))
+        return handler(self, request, name) if handler else unknown_resource()
+
+    def _core(self, request, username, path, dns_mode):
+        request.dns_mode = dns_mode
+        if self._faults["core"] == "down":
+            return bad_gateway()
+        user = self._user(username)
+        if user is None:
+            return api_error(404, "unknown-resource", f'Unknown user "{username}"')
+        handler = CORE_ROUTES.get((request.method, "/" + path.strip("/")))
+        return handler(self, request, user) if handler else unknown_resource()
+
+    def _control(self, request):
+        route = (request.method, request.path)
+        if route == ("POST", "/_sandbox/faults"):
+            faults = request.json()
+            if not isinstance(faults, dict):
+                return json_reply(400, {"error": "expected a JSON object of faults"})
+            try:
+                self.set_faults(**faults)
+            except ValueError as error:
+                return json_reply(400, {"error": str(error)})
+        elif route == ("POST", "/_sandbox/reset"):
+            self.reset()
+        elif route != ("GET", "/_sandbox/faults"):
+            return unknown_resource()
+        return json_reply(200, self.faults)
+
+    # -- TLS
+
+    def _tls_context(self):
+        names = dict.fromkeys([self.domain, f"*.{self.domain}", "localhost", "127.0.0.1", self.hostname])
+        return tls.server_context(self.ca_file, names, self.cert_days)
+
+
+def _write_private(path, text):
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    os.chmod(path, 0o600)  # open()'s mode only applies to a new file

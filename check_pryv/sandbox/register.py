@@ -1,0 +1,112 @@
+"""The register: service-register 1.9 in DNS mode (Host reg.DOMAIN), open-pryv.io's /reg/ routes DNS-less."""
+
+from __future__ import annotations
+
+import re
+
+from .core import EMAIL_RE, RESERVED_WORDS, USERNAME_RE, Core, is_text, matches
+from .messages import invalid_parameters, json_reply, meta, sr_error
+
+HOSTING_RE = re.compile(r"[A-Za-z0-9.-]{4,70}")
+DNS_MODE_HOSTINGS = {"hosting1": True, "hosting2": False}  # name -> available
+
+
+class Register:
+    """The register's handlers, mixed into Sandbox: they take (self, request, username from the path or None).
+
+    Expects from the Sandbox: _faults, domain, hostname, _url(), _api_endpoint(), and Core's data methods."""
+
+    def _sr_check_username(self, request, raw_name):
+        name = raw_name.strip().lower()
+        if not USERNAME_RE.fullmatch(name):
+            return sr_error("INVALID_USER_NAME")
+        if name in RESERVED_WORDS:
+            return json_reply(200, {"reserved": True, "reason": "RESERVED_USER_NAME"})
+        return json_reply(200, {"reserved": self._user(name) is not None})
+
+    def _dnsless_check_username(self, request, name):
+        if not USERNAME_RE.fullmatch(name):  # no trimming nor lower-casing here
+            return invalid_parameters("username")
+        taken = name in RESERVED_WORDS or self._user(name) is not None
+        return json_reply(200, {"reserved": taken, "meta": meta()})
+
+    def _sr_create_user(self, request, _):
+        body = request.json()
+        if not isinstance(body, dict):
+            return sr_error("INVALID_JSON_REQUEST")
+        hosting, email, password = body.get("hosting"), body.get("email"), body.get("password")
+        username = body.get("username")
+        username = username.strip().lower() if isinstance(username, str) else None
+        language = body.get("languageCode", "en")
+        checks = (("INVALID_HOSTING", matches(HOSTING_RE, hosting)),
+                  ("INVALID_APPID", is_text(body.get("appid"), 6, 99)),
+                  ("INVALID_USER_NAME", matches(USERNAME_RE, username)),
+                  ("INVALID_EMAIL", matches(EMAIL_RE, email)),
+                  ("INVALID_PASSWORD", is_text(password, 6, 99)),
+                  ("INVALID_LANGUAGE", is_text(language, 1, 5)))
+        for error_id, valid in checks:  # the register reports the first bad field only
+            if not valid:
+                return sr_error(error_id)
+        conflicts = [error_id for error_id, hit in (("RESERVED_USER_NAME", username in RESERVED_WORDS),
+                                                    ("EXISTING_USER_NAME", self._user(username) is not None),
+                                                    ("EXISTING_EMAIL", self._email_taken(email))) if hit]
+        if conflicts:
+            return sr_error(conflicts[0]) if len(conflicts) == 1 else sr_error("INVALID_DATA", conflicts)
+        if not self._hosting_availability(dns_mode=True).get(hosting):
+            return sr_error("UNAVAILABLE_HOSTING")
+        self._add_user(username, password, email, language)
+        return json_reply(200, {"username": username, "server": f"{username}.{self.domain}",
+                                "apiEndpoint": self._api_endpoint(request, username)})
+
+    def _hosting_availability(self, dns_mode):
+        """{hosting: available}: DNS mode hosting1 and hosting2 (closed to new accounts), DNS-less hosting1."""
+        hostings = dict(DNS_MODE_HOSTINGS) if dns_mode else {"hosting1": True}
+        fault = self._faults["hostings"]
+        return hostings if fault == "ok" else {name: fault == "all-available" for name in hostings}
+
+    def _hostings(self, request, _):
+        if request.dns_mode:
+            url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
+            (region, region_name), (zone, zone_name) = ("europe", "Europe"), ("switzerland", "Switzerland")
+        else:
+            url = core = self._url(self.hostname)
+            (region, region_name), (zone, zone_name) = ("region1", "region1"), ("zone1", "zone1")
+        hostings = {name: {"url": url, "name": name, "description": f"Sandbox hosting {name}", "available": up,
+                           "availableCore": core if up else ""}
+                    for name, up in self._hosting_availability(request.dns_mode).items()}
+        zones = {zone: {"name": zone_name, "hostings": hostings}}
+        return json_reply(200, {"regions": {region: {"name": region_name, "zones": zones}}})
+
+    def _service_info(self, request, _):
+        fault = self._faults["service-info"]
+        # mismatch: the URLs of another platform, as a half-migrated register still serves them
+        domain, hostname = (f"old-{self.domain}", f"old-{self.hostname}") if fault == "mismatch" else (
+            self.domain, self.hostname)
+        if request.dns_mode:
+            home, register = self._url(f"sw.{domain}"), self._url(f"reg.{domain}")
+            api = self._url("{username}." + domain)
+        else:
+            home = self._url(hostname)
+            register, api = self._url(hostname, "/reg/"), self._url(hostname, "/{username}/")
+        info = {"name": "Pryv.io sandbox", "support": home + "support", "terms": home + "terms",
+                "access": register + "access/", "api": api, "home": home,
+                "eventTypes": "https://pryv.github.io/event-types/flat.json",
+                "assets": {"definitions": home + "assets/index.json"},
+                "register": register, "version": self._faults["api-version"]}
+        if fault == "incomplete":  # a register whose configuration lost its service section's URLs
+            del info["api"], info["access"]
+        return json_reply(200, info)
+
+
+SR_ROUTES = {
+    ("GET", "/:username/check_username"): Register._sr_check_username,
+    ("POST", "/user"): Register._sr_create_user,
+    ("POST", "/users"): Core._create_user,
+    ("GET", "/hostings"): Register._hostings,
+    ("GET", "/service/info"): Register._service_info,
+}
+DNSLESS_REGISTER_ROUTES = {  # open-pryv.io's: the register's, but for check_username and POST /user
+    **SR_ROUTES,
+    ("GET", "/:username/check_username"): Register._dnsless_check_username,
+    ("POST", "/user"): Core._create_user,
+}

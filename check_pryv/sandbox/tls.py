@@ -1,0 +1,24 @@
+"""The HTTPS server's certificate, from a throwaway CA (trustme, imported only when HTTPS needs it)."""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+
+
+def server_context(ca_file, names, cert_days=None):
+    """A server TLS context for `names`, its CA written to `ca_file`; the certificate ends `cert_days` days
+    from now (None: trustme's default, the year 3000)."""
+    import trustme  # only HTTPS needs it: plain-HTTP sandboxes run without
+
+    ca = trustme.CA(organization_name="check_pryv sandbox")
+    expiry = {}
+    if cert_days is not None:  # UTC, naive, as trustme's own default
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+        not_after = now + datetime.timedelta(days=cert_days)
+        expiry = {"not_after": not_after, "not_before": min(now, not_after) - datetime.timedelta(days=1)}
+    certificate = ca.issue_cert(*names, **expiry)
+    ca.cert_pem.write_to_path(ca_file)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    certificate.configure_cert(context)
+    return context
