@@ -178,6 +178,7 @@ def test_nagios_accepts_the_shipped_files(tmp_path):
     assert re.search(r"Checked 5 services\.", report), report
     assert re.search(r"Checked 2 hosts\.", report), report
     assert re.search(r"Checked 7 commands\.", report), report  # 2 stock ones, 5 shipped
+    assert re.search(r"Checked 4 service dependencies$", report, re.M), report  # DNS -> register, core; register -> core
 
 
 # --- a real nagios4 -------------------------------------------------------------------------------------------
