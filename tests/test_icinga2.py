@@ -680,3 +680,73 @@ def test_register_failure_leaves_its_children_unreachable(icinga, first_round, s
                       icinga.notifications.read_text(), icinga.daemons)
     time.sleep(1)  # a child's notification, were it sent, would come with the register's
     assert icinga.notifications.read_text().splitlines() == ["pryv-register CRITICAL"], sent
+
+
+# --- check_pryv_sandbox --print-config icinga2: pasted as is into a real icinga2 -------------------------------
+
+
+class PrintedSandbox(Daemon):
+    """check_pryv_sandbox --print-config KIND, run as an admin runs it; `config` is what it printed."""
+
+    def __init__(self, work, kind):
+        self.work, self.kind = work, kind
+        work.mkdir(parents=True, exist_ok=True)
+
+    def start(self):
+        self.spawn([plugin_path("check_pryv_sandbox"), "--print-config", self.kind, "--state-dir",
+                    str(self.work / "state")])
+        # stdout (the configuration) is flushed before the one line on stderr that says the sandbox runs
+        text = wait_until("the sandbox's configuration", lambda: "Sandbox running" in self.log_tail(400) and
+                          (self.work / "daemon.log").read_text(), [self])
+        self.config = text.split("Sandbox running", 1)[0]
+        return self.config
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            pytest.fail("check_pryv_sandbox exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+
+
+@pytest.fixture(scope="module")
+def pasted(tmp_path_factory):
+    """A master icinga2 whose only hosts are what check_pryv_sandbox --print-config icinga2 printed."""
+    binary = icinga2_binary()
+    work = tmp_path_factory.mktemp("icinga2-pasted")
+    sandbox = PrintedSandbox(work / "sandbox", "icinga2")
+    master = None
+    try:
+        config = sandbox.start()
+        certs = make_certs(work / "certs", [MASTER]).parent
+        port, = free_ports(1)
+        user, password = "check_pryv", secrets.token_urlsafe(16)
+        master = Icinga2(binary, work / "master", MASTER, common_header(MASTER, "master", port) + "\n".join([
+            'object CheckerComponent "checker" { }',
+            'object ApiUser %s { password = %s; permissions = [ "*" ] }' % (q(user), q(password)),
+            'object Endpoint NodeName { }',
+            'object Zone ZoneName { endpoints = [ NodeName ] }',
+            'template Host "generic-host" { check_command = "dummy" }',  # the stock templates.conf's, checkless
+            'include %s' % q(SHIPPED / "pryv-commands.conf"),
+            'include %s' % q(SHIPPED / "pryv-services.conf"),
+            config,
+        ]), certs)
+        master.start()
+        api = Api(port, user, password, certs / "ca.crt")
+        api.daemons = [master, sandbox]
+        wait_until("master API", lambda: api.get("/status/IcingaApplication"), api.daemons)
+        yield api
+    finally:
+        if master:
+            master.stop()
+        sandbox.stop()
+
+
+def test_sandbox_config_pasted_into_icinga2_gives_every_service_ok(pasted):
+    names = sorted(pasted.services())
+    assert names == sorted("%s!%s" % (host, service) for host, services in (
+        ("pryv-sandbox-dns-mode", ["pryv-dns", "pryv-register", "pryv-core", "pryv-hostings", "pryv-service-info",
+                                   "pryv-certificate", "pryv-core-certificate"]),
+        ("pryv-sandbox-dnsless", ["pryv-register", "pryv-core", "pryv-hostings", "pryv-service-info",
+                                  "pryv-certificate"])) for service in services)
+    results = run_checks(pasted, names)
+    for name, result in results.items():
+        assert (result["exit_status"], result["state"]) == (0, 0), (name, result["output"], result["command"])
+        assert result["output"].startswith("PRYV_"), result["output"]
