@@ -58,7 +58,7 @@ def test_register_invalid_username_dnsless_shape(sandbox):
     result = run_plugin("check_pryv_register", *dnsless_args(sandbox), "--username", "abc")
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith("PRYV_REGISTER CRITICAL - register answered 400 "
-                                         "invalid-parameters-format: The parameters' format is invalid. | time=")
+                                         "invalid-parameters-format: The parameters' format is invalid | time=")
 
 
 def test_register_slow_answer_crosses_thresholds(sandbox):
