@@ -126,3 +126,28 @@ def test_register_help_explains_and_exits_3():
     result = run_plugin("check_pryv_register", "--help")
     assert result.returncode == 3
     assert "check_username" in result.stdout and "--address" in result.stdout
+
+
+def test_register_ipv4_only_is_ok(sandbox):
+    result = run_plugin("check_pryv_register", *dnsless_args(sandbox), "-4")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("PRYV_REGISTER OK - register knows healthmetrics01 (200 in ")
+
+
+def test_register_ipv6_only_resolves_no_ipv4_address(sandbox):
+    """-6 reaches the resolver: an IPv4 literal has no IPv6 address."""
+    result = run_plugin("check_pryv_register", "--hostname", "127.0.0.1", "--port", str(sandbox.http_port), "-6")
+    assert result.returncode == 2, result.stdout
+    assert result.stdout.startswith("PRYV_REGISTER CRITICAL - cannot resolve 127.0.0.1: "
+                                    "Address family for hostname not supported | time=")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-6", "--address", "127.0.0.1"], "--address 127.0.0.1 is not an IPv6 address, as -6 asks"),
+    (["-4", "--address", "::1"], "--address ::1 is not an IPv4 address, as -4 asks"),
+    (["-4", "-6"], "argument -6/--ipv6: not allowed with argument -4/--ipv4"),
+])
+def test_register_ip_version_contradictions_are_unknown(sandbox, argv, message):
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox)[:2], *argv)
+    assert result.returncode == 3, result.stdout
+    assert result.stdout == "PRYV_REGISTER UNKNOWN - %s (see --help)\n" % message
