@@ -338,7 +338,7 @@ def first_round(nagios, sandbox_session):
 
 def assert_result(status, word, state, sb):
     label = {"0": "OK", "1": "WARNING", "2": "CRITICAL", "3": "UNKNOWN"}[str(state)]
-    assert status["current_state"] == str(state), status
+    assert status["current_state"] == str(state), (status["plugin_output"], status["check_command"])
     assert status["plugin_output"].startswith("%s %s" % (word, label)), status["plugin_output"]
     assert "time=" in status["performance_data"], status
     assert sb.token not in "".join(status.values()), "the token leaked into the status"
