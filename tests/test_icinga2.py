@@ -750,3 +750,18 @@ def test_sandbox_config_pasted_into_icinga2_gives_every_service_ok(pasted):
     for name, result in results.items():
         assert (result["exit_status"], result["state"]) == (0, 0), (name, result["output"], result["command"])
         assert result["output"].startswith("PRYV_"), result["output"]
+
+
+def test_dns_failure_leaves_register_and_core_unreachable(icinga, first_round, sandbox):
+    """DNS mode: pryv-dns HARD CRITICAL makes pryv-register unreachable, and through it pryv-core."""
+    sandbox.set_faults(dns="nxdomain")
+    dns = "%s!pryv-dns" % DNS_HOST
+    for _ in range(3):  # max_check_attempts = 3
+        run_checks(icinga, [dns])
+    children = ["%s!pryv-register" % DNS_HOST, "%s!pryv-core" % DNS_HOST]
+    run_checks(icinga, children)
+    attrs = {r["name"]: r["attrs"] for r in icinga.get("/objects/services", attrs=[
+        "state", "state_type", "last_reachable"])}
+    assert (attrs[dns]["state"], attrs[dns]["state_type"]) == (2, 1), attrs[dns]
+    for name in children:
+        assert (attrs[name]["state"], attrs[name]["last_reachable"]) == (0, False), (name, attrs[name])
