@@ -85,10 +85,12 @@ class TimeContext(PlainScalarContext):
 
 def beyond(value, limits):
     """Where `value` stands against the Range it broke, in words: `over 1s`, `under 0.2s`, `inside 0..0.5s`."""
-    if limits.invert:
-        low = "" if limits.start == float("-inf") else plain(limits.start)
-        high = "" if limits.end == float("inf") else plain(limits.end)
-        return "inside %s..%ss" % (low, high)
+    if limits.invert:  # @START:END alerts inside, bounds included
+        if limits.end == float("inf"):
+            return "at or over %ss" % plain(limits.start)
+        if limits.start == float("-inf"):
+            return "at or under %ss" % plain(limits.end)
+        return "inside %s..%ss" % (plain(limits.start), plain(limits.end))
     if value > limits.end:
         return "over %ss" % plain(limits.end)
     return "under %ss" % plain(limits.start)

@@ -151,3 +151,12 @@ def test_register_ip_version_contradictions_are_unknown(sandbox, argv, message):
     result = run_plugin("check_pryv_register", *dns_mode_args(sandbox)[:2], *argv)
     assert result.returncode == 3, result.stdout
     assert result.stdout == "PRYV_REGISTER UNKNOWN - %s (see --help)\n" % message
+
+
+@pytest.mark.parametrize("warning, words", [("@5", "inside 0..5s"), ("@0.001:", "at or over 0.001s"),
+                                            ("@~:5", "at or under 5s")])
+def test_register_inside_range_alert_says_inside(sandbox, warning, words):
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "-w", warning)
+    assert result.returncode == 1, result.stdout
+    assert re.match(r"PRYV_REGISTER WARNING - register knows healthmetrics01 \(200 in (\d\.\d{3})s\); "
+                    r"response time \1s %s \| time=" % re.escape(words), first_line(result)), result.stdout
