@@ -145,7 +145,7 @@ def make_parser():
                             "or the PRYV_ACCESS_TOKEN environment variable")
     parser.secret_options.append("--token")
     parser.secret_variables.append("PRYV_ACCESS_TOKEN")
-    options.add_connection_options(parser)
+    options.add_family_options(options.add_connection_options(parser))
     limits = options.add_limit_options(parser)
     limits.add_argument("--skew-warning", type=options.seconds, metavar="SECONDS",
                         help="WARNING when the server's clock is off by more than SECONDS")

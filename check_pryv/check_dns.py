@@ -107,9 +107,11 @@ class Resolution(nagiosplugin.Resource):
             with self.deadline.alarm():
                 self._resolve()
         except DeadlineExceeded:
-            self.lookup.problem = self._silence()
+            self.lookup.problem = NO_ANSWER
         finally:
             self.lookup.elapsed = time.monotonic() - started
+        if self.lookup.problem == NO_ANSWER:  # worded once the time it took is known, as perfdata shows it
+            self.lookup.problem = "no answer from %s after %.2fs" % (", ".join(self.servers), self.lookup.elapsed)
         yield nagiosplugin.Metric("dns", self.lookup, context="dns")
         yield nagiosplugin.Metric("time", plugin.perf_seconds(self.lookup.elapsed), "s", min=0,
                                   max=self.deadline.seconds, context="time")
@@ -146,15 +148,12 @@ class Resolution(nagiosplugin.Resource):
                 break  # the chain leaves the answer: ask for its end
             else:
                 if all(outcome == NO_ANSWER for _, outcome in outcomes):
-                    lookup.problem = self._silence()
+                    lookup.problem = NO_ANSWER
                 else:
                     lookup.problem = "no usable answer: %s" % "; ".join(
                         "%s from %s" % (outcome, server) for server, outcome in outcomes)
                 return
         lookup.problem = "more than %d CNAMEs" % MAX_CNAMES
-
-    def _silence(self):
-        return "no answer from %s within %ds" % (", ".join(self.servers), self.deadline.seconds)
 
 
 class DnsContext(nagiosplugin.Context):
@@ -200,22 +199,27 @@ def make_parser():
     group.add_argument("--record-type", choices=("A", "AAAA"), default="A", help="default: %(default)s")
     group.add_argument("-a", "--expected-address", type=options.ip_address, action="append", metavar="ADDR",
                        help="CRITICAL when an address found is not one of these (repeatable)")
+    options.add_family_options(group)
     options.add_limit_options(parser)
     return parser
 
 
-def system_servers():
-    """The name servers of /etc/resolv.conf, as dnspython reads them."""
+def system_servers(family):
+    """The name servers of /etc/resolv.conf, as dnspython reads them, of -4/-6's IP version if given."""
     import dns.resolver
 
     try:
-        return [str(s) for s in dns.resolver.Resolver().nameservers]
+        servers = options.of_family([str(s) for s in dns.resolver.Resolver().nameservers], family, None)
     except dns.resolver.NoResolverConfiguration:
-        raise options.UsageError("no name server in /etc/resolv.conf: give --server")
+        servers = []
+    if not servers:
+        version = options.FAMILY_NAMES[family][0] + " " if family else ""
+        raise options.UsageError("no %sname server in /etc/resolv.conf: give --server" % version)
+    return servers
 
 
 def build(args, deadline, secrets):
-    servers = args.server or system_servers()
+    servers = options.of_family(args.server, args.family, "--server") if args.server else system_servers(args.family)
     resource = Resolution("%s.%s" % (args.username, args.domain), servers, args.port, args.record_type, deadline)
     return nagiosplugin.Check(resource, DnsContext(args.expected_address),
                               plugin.TimeContext(args.warning, args.critical),

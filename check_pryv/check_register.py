@@ -60,7 +60,7 @@ def make_parser():
     questions.add_argument("--hosting", metavar="NAME", action="append", type=hosting_name, default=[],
                            help="with --hostings: judge this hosting only (repeatable); CRITICAL when the "
                                 "register does not list it")
-    options.add_connection_options(parser)
+    options.add_family_options(options.add_connection_options(parser))
     options.add_certificate_option(options.add_limit_options(parser))
     return parser
 

@@ -139,7 +139,8 @@ class Answer:
         message = error.get("message")
         if not message and isinstance(error.get("data"), dict):  # wrong-core tells where to go only there
             message = ", ".join("%s: %s" % item for item in error["data"].items())
-        return one_line(error["id"], 40), one_line(message or "", 120)
+        # a server's sentence loses its full stop: it is one clause of the status line (`...: Access has expired; ...`)
+        return one_line(error["id"], 40), one_line(str(message or "").strip().rstrip("."), 120)
 
     def problem(self):
         """What is wrong with an answer that is not the expected one, in a few words."""
@@ -242,13 +243,14 @@ class _PinnedAdapter(HTTPAdapter):
         conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
 
 
-def resolve(host, port, deadline):
-    """getaddrinfo in a daemon thread, so that a hanging resolver cannot outlive the deadline."""
+def resolve(host, port, deadline, family=0):
+    """getaddrinfo (of `family`, 0 for any) in a daemon thread, so that a hanging resolver cannot outlive the
+    deadline."""
     result = {}
 
     def lookup():
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
             result["addresses"] = list(dict.fromkeys(info[4][0] for info in infos))
         except OSError as error:
             result["error"] = error
@@ -309,9 +311,10 @@ def _reason(error):
 class Client:
     """One HTTP(S) call at a time to the platform, bounded by the plugin's deadline."""
 
-    def __init__(self, deadline, tls, address=None):
-        """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds)."""
-        self.deadline, self.tls, self.address = deadline, tls, address
+    def __init__(self, deadline, tls, address=None, family=0):
+        """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds);
+        `family`: socket.AF_INET or AF_INET6 to resolve names to that IP version only (-4, -6), 0 for any."""
+        self.deadline, self.tls, self.address, self.family = deadline, tls, address, family
 
     def request(self, method, url, headers=None, json_body=None):
         """Make one call; return an Answer, or raise TransportError naming the stage that failed."""
@@ -323,7 +326,7 @@ class Client:
             with self.deadline.alarm():
                 if not call.addresses:
                     call.stage = "resolve"
-                    call.addresses = resolve(host, port, self.deadline)
+                    call.addresses = resolve(host, port, self.deadline, self.family)
                 return self._exchange(method, url, headers, json_body, call, started)
         except DeadlineExceeded:
             elapsed = time.monotonic() - started

@@ -3,6 +3,7 @@ import argparse
 import ipaddress
 import os
 import re
+import socket
 import sys
 
 import nagiosplugin
@@ -45,13 +46,25 @@ class Parser(argparse.ArgumentParser):
         return [secret.strip() for secret in found if secret.strip()]
 
     def parse_args(self, args=None, namespace=None):
-        args, extras = self.parse_known_args(args, namespace)
+        # Required groups are checked last: `--domian x` is a typo to name, not a missing -D/--domain.
+        required = [group for group in self._mutually_exclusive_groups if group.required]
+        for group in required:
+            group.required = False
+        try:
+            args, extras = self.parse_known_args(args, namespace)
+        finally:
+            for group in required:
+                group.required = True
         if extras:  # name unknown options, never echo values: one may be a secret given to the wrong option
             shown = [word.split("=", 1)[0] for word in extras if word.startswith("-")]
             hidden = sum(1 for word in extras if not word.startswith("-") or "=" in word)
             if hidden:
                 shown.append("%s%d value%s (not shown)" % ("and " if shown else "", hidden, "s" * (hidden > 1)))
             self.error("unrecognized arguments: %s" % " ".join(shown))
+        for group in required:
+            if all(getattr(args, action.dest) is None for action in group._group_actions):
+                self.error("one of the arguments %s is required" % " ".join(
+                    "/".join(action.option_strings) for action in group._group_actions))
         return args
 
     def error(self, message):
@@ -145,6 +158,29 @@ def add_connection_options(parser):
     group.add_argument("--insecure", action="store_true",
                        help="do not verify the server's certificate (never the default)")
     return group
+
+
+def add_family_options(group):
+    """-4/-6, as check_http has them: the IP version to connect over (default: whichever the names give)."""
+    family = group.add_mutually_exclusive_group()
+    family.add_argument("-4", "--ipv4", dest="family", action="store_const", const=socket.AF_INET, default=0,
+                        help="use IPv4 only")
+    family.add_argument("-6", "--ipv6", dest="family", action="store_const", const=socket.AF_INET6,
+                        help="use IPv6 only")
+
+
+FAMILY_NAMES = {socket.AF_INET: ("IPv4", "-4"), socket.AF_INET6: ("IPv6", "-6")}
+
+
+def of_family(addresses, family, option):
+    """The addresses of -4/-6's family; an address given by `option` of the other family is a usage error."""
+    if not family:
+        return list(addresses)
+    version, flag = FAMILY_NAMES[family]
+    wrong = [a for a in addresses if (":" in a) != (family == socket.AF_INET6)]
+    if option and wrong:
+        raise UsageError("%s %s is not an %s address, as %s asks" % (option, wrong[0], version, flag))
+    return [a for a in addresses if a not in wrong]
 
 
 def add_limit_options(parser):

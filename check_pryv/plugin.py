@@ -78,9 +78,22 @@ class TimeContext(PlainScalarContext):
         result = super().evaluate(metric, resource)
         if result.state != nagiosplugin.Ok:
             limit = self.critical if result.state == nagiosplugin.Critical else self.warning
-            return self.result_cls(result.state, "response time %.3fs outside %s" % (metric.value,
-                                                                                     plain_range(limit)), metric)
+            return self.result_cls(result.state, "response time %.3fs %s" % (metric.value,
+                                                                           beyond(metric.value, limit)), metric)
         return result
+
+
+def beyond(value, limits):
+    """Where `value` stands against the Range it broke, in words: `over 1s`, `under 0.2s`, `inside 0..0.5s`."""
+    if limits.invert:  # @START:END alerts inside, bounds included
+        if limits.end == float("inf"):
+            return "at or over %ss" % plain(limits.start)
+        if limits.start == float("-inf"):
+            return "at or under %ss" % plain(limits.end)
+        return "inside %s..%ss" % (plain(limits.start), plain(limits.end))
+    if value > limits.end:
+        return "over %ss" % plain(limits.end)
+    return "under %ss" % plain(limits.start)
 
 
 class SkewContext(PlainScalarContext):

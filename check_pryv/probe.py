@@ -10,14 +10,16 @@ import math
 
 import nagiosplugin
 
-from check_pryv import certificate, plugin
+from check_pryv import certificate, options, plugin
 from check_pryv.client import Client, Target, TransportError
 
 
 def platform(args, deadline):
     """The platform's URLs, and a client to call it, from the platform and connection options."""
     target = Target(domain=args.domain, hostname=args.hostname, scheme=args.scheme, port=args.port)
-    return target, Client(deadline, args.tls, address=args.address)
+    if args.address:
+        options.of_family([args.address], args.family, "--address")
+    return target, Client(deadline, args.tls, address=args.address, family=args.family)
 
 
 def tenths(days):

@@ -404,7 +404,7 @@ def test_api_version_keeps_the_events_verdict(sandbox):
     result = core(sandbox, "--expect-api-version", "1.10")
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith(
-        "PRYV_CORE CRITICAL - access token rejected (403 invalid-access-token): Cannot find access from token.; "
+        "PRYV_CORE CRITICAL - access token rejected (403 invalid-access-token): Cannot find access from token; "
         "core reports API 1.9.3-open, expected 1.10 | clock_skew=")
     sandbox.set_faults(token="ok", core="down")  # nginx's page tells no version: only the core's state
     result = core(sandbox, "--expect-api-version", "1.10")

@@ -43,7 +43,7 @@ def test_core_token_rejected_is_critical(sandbox):
     result = core(sandbox)
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith("PRYV_CORE CRITICAL - access token rejected (403 invalid-access-token): "
-                                         "Cannot find access from token. | clock_skew=")
+                                         "Cannot find access from token | clock_skew=")
 
 
 def test_core_expired_access_is_critical(sandbox):
@@ -51,7 +51,7 @@ def test_core_expired_access_is_critical(sandbox):
     result = core(sandbox, mode=dnsless_args)
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith(
-        "PRYV_CORE CRITICAL - access forbidden (403 forbidden): Access has expired. | clock_skew=")
+        "PRYV_CORE CRITICAL - access forbidden (403 forbidden): Access has expired | clock_skew=")
 
 
 def test_core_unknown_user_is_critical(sandbox):

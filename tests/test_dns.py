@@ -79,3 +79,26 @@ def test_dns_bad_server_address_is_unknown():
     result = run_plugin("check_pryv_dns", "--domain", "pryv.test", "--server", "dns.example")
     assert result.returncode == 3
     assert result.stdout == "PRYV_DNS UNKNOWN - argument -s/--server: invalid IP address 'dns.example' (see --help)\n"
+
+
+def test_dns_ipv4_asks_an_ipv4_server(sandbox):
+    result = dns(sandbox, "-4")
+    assert result.returncode == 0, result.stdout
+    assert first_line(result).startswith("PRYV_DNS OK - healthmetrics01.pryv.test is 127.0.0.1 via co1.pryv.test")
+
+
+def test_dns_ipv6_refuses_an_ipv4_server(sandbox):
+    result = dns(sandbox, "--ipv6")
+    assert result.returncode == 3, result.stdout
+    assert result.stdout == "PRYV_DNS UNKNOWN - --server 127.0.0.1 is not an IPv6 address, as -6 asks (see --help)\n"
+
+
+def test_dns_silent_server_says_how_long_it_waited(sandbox):
+    """The first line's wait and the time perfdata are the same measure."""
+    sandbox.set_faults(dns="silent")
+    result = dns(sandbox, timeout="2")
+    assert result.returncode == 2, result.stdout
+    match = re.match(r"PRYV_DNS CRITICAL - healthmetrics01\.pryv\.test: no answer from 127\.0\.0\.1 after "
+                     r"(\d\.\d\d)s \| time=(\d\.\d+)s;;;0;2$", first_line(result))
+    assert match, result.stdout
+    assert abs(float(match.group(1)) - float(match.group(2))) <= 0.005

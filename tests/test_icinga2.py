@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "icinga2"
 COMMANDS = {"pryv-dns": "check_pryv_dns", "pryv-register": "check_pryv_register", "pryv-core": "check_pryv_core"}
 SHARED_VARS = {"pryv_domain", "pryv_hostname", "pryv_username"}
+# Platform-wide defaults: each command reads them through its own variable (pryv_core_port <- pryv_port).
+PLATFORM_VARS = {"pryv_address", "pryv_port", "pryv_scheme", "pryv_ca_cert", "pryv_insecure", "pryv_timeout"}
 MASTER = "master.check-pryv.test"
 AGENT = "agent.check-pryv.test"
 DNS_HOST = "sandbox-dns-mode"
@@ -102,7 +104,9 @@ def validated(tmp_path_factory):
         (zones / "master").mkdir()
         shutil.copy(SHIPPED / "pryv-commands.conf", zones / "global-templates" / "pryv-commands.conf")
         shutil.copy(SHIPPED / "pryv-services.conf", zones / "master" / "pryv-services.conf")
+        shutil.copy(SHIPPED / "pryv-remote.conf", zones / "master" / "pryv-remote.conf")
         shutil.copy(SHIPPED / "pryv-hosts.conf.example", zones / "master" / "pryv-hosts.conf")
+        shutil.copy(SHIPPED / "pryv-agents.conf.example", zones / "master" / "pryv-agents.conf")
         (zones / "master" / "other-hosts.conf").write_text(
             'object Host "not-pryv" { import "generic-host"; address = "127.0.0.1" }\n'
             'object Host "both-modes" { import "generic-host"; address = "127.0.0.1"\n'
@@ -118,6 +122,7 @@ def validated(tmp_path_factory):
             'include <plugins>',
             'object Endpoint NodeName { }',
             'object Zone ZoneName { endpoints = [ NodeName ] }',
+            'object Zone "global-templates" { global = true }',  # as in Debian's stock zones.conf
             'include %s' % q(SHIPPED / "zones.conf.example"),
             # what the stock conf.d/templates.conf provides
             'template Host "generic-host" { max_check_attempts = 3; check_interval = 1m; check_command = "hostalive" }',
@@ -126,6 +131,55 @@ def validated(tmp_path_factory):
         ]))
         results[plugin_dir_const] = validate(binary, work, conf)
     return results
+
+
+def readme_recipe(intro):
+    """The shell lines of the README's literal block that follows the paragraph starting with `intro`."""
+    text = (REPO / "README.rst").read_text()
+    block = text[text.index(intro):].split("::\n\n", 1)[1]
+    lines = []
+    for line in block.splitlines():
+        if line and not line.startswith("    "):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    return lines
+
+
+# Where a package of check_pryv puts the CheckCommands, loaded by the stock `include <plugins-contrib>`.
+PACKAGED_COMMANDS = Path("/usr/share/icinga2/include/plugins-contrib.d/pryv-commands.conf")
+RECIPES = {"single node": "Where to copy them. A single Icinga 2 node", "distributed": "A distributed setup"}
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_readme_recipe_validates_on_debians_stock_config(tmp_path, recipe):
+    """The README's copy commands, run on a copy of Debian's /etc/icinga2: `icinga2 daemon -C` says nothing
+    worse than information."""
+    binary = icinga2_binary()
+    stock = Path("/etc/icinga2")
+    if not (stock / "icinga2.conf").exists():
+        cannot("no stock /etc/icinga2 to copy")
+    etc = tmp_path / "etc"
+    shutil.copytree(stock, etc, ignore=shutil.ignore_patterns("pki", "zones.d"))
+    (etc / "zones.d").mkdir()
+    lines = readme_recipe(RECIPES[recipe])
+    assert lines[-1] == "icinga2 daemon -C", lines
+    if PACKAGED_COMMANDS.exists():  # as the README says: with the packaged CheckCommands, skip their line
+        lines = [line for line in lines if "pryv-commands.conf" not in line]
+    script = "set -e\n" + "\n".join(lines[:-1]).replace("/etc/icinga2", str(etc)) + "\n"
+    subprocess.run(["bash", "-c", script], cwd=REPO, check=True, timeout=60, stdin=subprocess.DEVNULL)
+    work = tmp_path / "run"
+    defines = [d for d in runtime_defines(work) if not d.startswith("-DConfigDir=")]
+    proc = subprocess.run([binary, "daemon", "-C", "-c", str(etc / "icinga2.conf"), "-DConfigDir=%s" % etc,
+                           "-DZonesDir=%s" % (etc / "zones.d"), "-DNodeName=master.example.com", *defines],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert [line for line in output.splitlines() if "/information" not in line.split(":")[0]
+            and "information/" not in line] == [], output
+    services = {p["__name"] for p in by_type(read_objects(work), "Service").values() if "pryv" in p["__name"]}
+    assert "pryv.example.com!pryv-core-certificate" in services and "pryv.example.org!pryv-core" in services
+    assert ("pryv.example.net!pryv-core-from-agent-zurich.example.com" in services) == (recipe == "distributed")
 
 
 def by_type(objects, kind):
@@ -159,13 +213,17 @@ def test_commands_follow_the_itl_style(validated, name):
         assert command["env"] == {"PRYV_ACCESS_TOKEN": "$pryv_core_token$"}
     else:
         assert not command.get("env")
+    # -4/-6 follow the ITL's check_ipv4/check_ipv6, false by default
+    expected = {prefix + "ipv4": "$check_ipv4$", prefix + "ipv6": "$check_ipv6$"}
+    assert {k: v for k, v in command["vars"].items() if k.startswith(prefix)} == expected
+    assert command["vars"]["check_ipv4"] is False and command["vars"]["check_ipv6"] is False
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_commands_cover_every_plugin_option(validated, name):
     """Each long option of the plugin's --help has its argument (but --token, which shows in ps)."""
     proc = subprocess.run([plugin_path(COMMANDS[name]), "--help"], capture_output=True, text=True, timeout=30)
-    options = set(re.findall(r"^\s+(?:-\w(?: \S+)?, )?(--[a-z][a-z-]*)", proc.stdout, re.M))
+    options = set(re.findall(r"^\s+(?:-\w(?: \S+)?, )?(--[a-z][a-z0-9-]*)", proc.stdout, re.M))
     options -= {"--help", "--version", "--token"}
     assert options, proc.stdout
     assert set(by_type(validated[None], "CheckCommand")[name]["arguments"]) == options
@@ -177,12 +235,13 @@ def test_apply_rules_give_the_example_hosts_their_services(validated):
     for props in services.values():
         found.setdefault(props["host_name"], {})[props["name"]] = props
     endpoints = ["agent-zurich.example.com", "agent-lausanne.example.com"]
-    assert set(found["pryv.example.com"]) == {"pryv-dns", "pryv-register", "pryv-core"}  # DNS mode
+    opt_in = {"pryv-hostings", "pryv-service-info", "pryv-certificate", "pryv-core-certificate"}
+    assert set(found["pryv.example.com"]) == {"pryv-dns", "pryv-register", "pryv-core"} | opt_in  # DNS mode
     assert set(found["pryv.example.org"]) == {"pryv-register", "pryv-core"}  # DNS-less: no DNS check
     remote = {"%s-from-%s" % (c, e) for c in COMMANDS for e in endpoints}
     assert set(found["pryv.example.net"]) == set(COMMANDS) | remote
     for name, props in found["pryv.example.net"].items():
-        assert props["check_command"] == name.split("-from-")[0]
+        assert props["check_command"] == name.split("-from-")[0].replace("-certificate", "")
         if "-from-" in name:
             assert props["command_endpoint"] == name.split("-from-")[1]
         else:
@@ -193,6 +252,26 @@ def test_apply_rules_give_the_example_hosts_their_services(validated):
     for host in found.values():
         for props in host.values():
             assert props["check_command"] in COMMANDS and props["zone"] == "master"
+
+
+def test_dependencies_chain_each_service_to_what_it_needs(validated):
+    """register <- everything else; in DNS mode dns <- register; from an agent, the same chain on that agent."""
+    found = {name: (props["parent_host_name"], props["parent_service_name"], props["disable_notifications"])
+             for name, props in by_type(validated[None], "Dependency").items()}
+    expected = {}
+    for host, services in (("pryv.example.com", ["pryv-core", "pryv-hostings", "pryv-service-info", "pryv-certificate",
+                                                 "pryv-core-certificate"]),
+                           ("pryv.example.org", ["pryv-core"]), ("pryv.example.net", ["pryv-core"]),
+                           ("both-modes", ["pryv-core"])):
+        for service in services:
+            expected["%s!%s!pryv-upstream" % (host, service)] = (host, "pryv-register", True)
+    for host in ("pryv.example.com", "pryv.example.net", "both-modes"):  # DNS mode
+        expected["%s!pryv-register!pryv-upstream" % host] = (host, "pryv-dns", True)
+    for endpoint in ("agent-zurich.example.com", "agent-lausanne.example.com"):
+        for child, parent in (("register", "dns"), ("core", "register")):
+            expected["pryv.example.net!pryv-%s-from-%s!pryv-upstream-from-endpoint" % (child, endpoint)] = (
+                "pryv.example.net", "pryv-%s-from-%s" % (parent, endpoint), True)
+    assert found == expected
 
 
 # --- a real icinga2 (and an agent) on loopback -----------------------------------------------------------------
@@ -290,14 +369,16 @@ def wait_until(what, predicate, daemons, deadline=DEADLINE, step=0.1):
         time.sleep(step)
 
 
-def host_vars(command, args, scheme_vars=True):
-    """Icinga 2 variables equivalent to a plugin command line (dns_mode_args() and the like)."""
+def host_vars(command, args):
+    """Icinga 2 variables equivalent to a plugin command line (dns_mode_args() and the like): the command's
+    own (pryv_core_port), or with no command the platform-wide ones (pryv_port)."""
     result, i = {}, 0
     while i < len(args):
         option = args[i]
         has_value = i + 1 < len(args) and not args[i + 1].startswith("--")
         name = option[2:].replace("-", "_")
-        var = "pryv_" + name if "pryv_" + name in SHARED_VARS else "pryv_%s_%s" % (command, name)
+        shared = "pryv_" + name in SHARED_VARS or command is None
+        var = "pryv_" + name if shared else "pryv_%s_%s" % (command, name)
         result[var] = args[i + 1] if has_value else True
         i += 2 if has_value else 1
     return result
@@ -320,13 +401,17 @@ def dns_args(sb):
     return ["--domain", sb.domain, "--username", sb.username, "--server", "127.0.0.1", "--port", str(sb.dns_port)]
 
 
+# The DNS-mode host sets only platform-wide variables: pryv_timeout reaches all three commands.
+PLATFORM_TIMEOUT = ["--timeout", "20"]
+
+
 def expected_argv(sb):
     """{(host, service): the plugin's argv we expect icinga2 to build} for the local services."""
     user = ["--username", sb.username]
     return {
-        (DNS_HOST, "pryv-dns"): dns_args(sb),
-        (DNS_HOST, "pryv-register"): dns_mode_args(sb) + user,
-        (DNS_HOST, "pryv-core"): dns_mode_args(sb) + user,  # the token: in the environment
+        (DNS_HOST, "pryv-dns"): dns_args(sb) + PLATFORM_TIMEOUT,
+        (DNS_HOST, "pryv-register"): dns_mode_args(sb) + user + PLATFORM_TIMEOUT,
+        (DNS_HOST, "pryv-core"): dns_mode_args(sb) + user + PLATFORM_TIMEOUT,  # the token: in the environment
         (DNSLESS_HOST, "pryv-register"): dnsless_args(sb) + user,
         (DNSLESS_HOST, "pryv-core"): dnsless_args(sb) + user + ["--token-file", sb.token_file, "--verbose"],
     }
@@ -341,7 +426,8 @@ OPT_IN_VARS = {
 
 def opt_in_argv(sb):
     """{(host, service): (plugin command, the argv we expect icinga2 to build)} for the opt-in services."""
-    dns, dnsless = dns_mode_args(sb) + ["--username", sb.username], dnsless_args(sb) + ["--username", sb.username]
+    dns = dns_mode_args(sb) + ["--username", sb.username] + PLATFORM_TIMEOUT
+    dnsless = dnsless_args(sb) + ["--username", sb.username]
     return {
         (DNS_HOST, "pryv-hostings"): ("pryv-register", dns + ["--hostings", "--hosting", "hosting1"]),
         (DNS_HOST, "pryv-service-info"): ("pryv-register", dns + ["--service-info"]),
@@ -353,20 +439,22 @@ def opt_in_argv(sb):
 
 
 def sandbox_hosts(sb, with_agent):
-    dns_vars = {}
-    dns_vars.update(host_vars("dns", dns_args(sb)))
+    """The DNS-mode host with platform-wide variables only; the DNS-less one with each command's own, which win
+    over platform-wide ones that would fail."""
+    dns_vars = host_vars("dns", dns_args(sb))
     dns_vars["pryv_dns_server"] = ["127.0.0.1"]  # repeatable: an array
-    dns_vars.update(host_vars("register", dns_mode_args(sb)))
-    dns_vars.update(host_vars("core", dns_mode_args(sb)))
+    dns_vars.update(host_vars(None, dns_mode_args(sb) + PLATFORM_TIMEOUT))
     dns_vars["pryv_core_token"] = sb.token  # goes to the environment
-    for var in ("pryv_register_address", "pryv_core_address"):
-        assert dns_vars[var] == "127.0.0.1"
-        dns_vars[var] = "$address$"  # as pryv-hosts.conf.example suggests: the host's address
+    assert dns_vars["pryv_address"] == "127.0.0.1"
+    dns_vars["pryv_address"] = "$address$"  # as pryv-hosts.conf.example suggests: the host's address
     if with_agent:
         dns_vars["pryv_check_endpoints"] = [AGENT]
     dns_vars.update(OPT_IN_VARS[DNS_HOST])
     # a flag (set_if), and long output whose perfdata comes on a last line
-    dnsless_vars = {"pryv_username": sb.username, "pryv_core_token_file": sb.token_file, "pryv_core_verbose": True}
+    dnsless_vars = {"pryv_username": sb.username, "pryv_core_token_file": sb.token_file, "pryv_core_verbose": True,
+                    "pryv_port": "1"}
+    if sb.scheme == "https":
+        dnsless_vars["pryv_ca_cert"] = "/nonexistent/ca.pem"
     dnsless_vars.update(OPT_IN_VARS[DNSLESS_HOST])
     dnsless_vars.update(host_vars("register", dnsless_args(sb)))
     dnsless_vars.update(host_vars("core", dnsless_args(sb)))
@@ -377,7 +465,7 @@ def sandbox_hosts(sb, with_agent):
     return "\n".join(hosts)
 
 
-def common_header(node, zone, port):
+def common_header(node, zone, port, notifications=False):
     return "\n".join([
         'const PluginDir = "/usr/lib/nagios/plugins"',
         'const PryvPluginDir = %s' % q(plugin_dir()),
@@ -387,7 +475,7 @@ def common_header(node, zone, port):
         'include <plugins>',
         # no check runs unless the test asks for it (reschedule-check with force): no race with the scheduler
         'object IcingaApplication "app" { enable_host_checks = false; enable_service_checks = false; '
-        'enable_notifications = false; enable_event_handlers = false }',
+        'enable_notifications = %s; enable_event_handlers = false }' % str(notifications).lower(),
         'object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %s; accept_commands = true }' % q(port),
         '',
     ])
@@ -412,7 +500,15 @@ def icinga(sandbox_session, tmp_path_factory):
         'include %s' % q(SHIPPED / "pryv-commands.conf"),
         '',
     ])
-    master_conf = common_header(MASTER, "master", master_port) + "\n".join([
+    sent = work / "notifications.log"
+    master_conf = common_header(MASTER, "master", master_port, notifications=True) + "\n".join([
+        # every notification of a pryv-* service, one line each in a file: what an operator would be sent
+        'object NotificationComponent "notification" { }',
+        'object User "operator" { }',
+        'object NotificationCommand "to-file" { command = [ "/bin/sh", "-c", %s ] }' % q(
+            'echo "$service.name$ $service.state$" >> %s' % sent),
+        'apply Notification "to-file" to Service { command = "to-file"; users = [ "operator" ]; interval = 0; '
+        'assign where service.vars.pryv_service }',
         'object CheckerComponent "checker" { }',
         'object ApiUser %s { password = %s; permissions = [ "*" ] }' % (q(user), q(password)),
         'object Endpoint NodeName { }',
@@ -421,6 +517,7 @@ def icinga(sandbox_session, tmp_path_factory):
         'object Zone %s { endpoints = [ %s ]; parent = ZoneName }' % (q(AGENT), q(AGENT)),
         'include %s' % q(SHIPPED / "pryv-commands.conf"),
         'include %s' % q(SHIPPED / "pryv-services.conf"),
+        'include %s' % q(SHIPPED / "pryv-remote.conf"),
         sandbox_hosts(sb, with_agent=True),
     ])
     agent = Icinga2(binary, work / "agent", AGENT, agent_conf, certs)
@@ -436,6 +533,7 @@ def icinga(sandbox_session, tmp_path_factory):
         master.start()
         api = Api(master_port, user, password, certs / "ca.crt")
         api.daemons = [master, agent]
+        api.notifications = sent
         wait_until("master API", lambda: api.get("/status/IcingaApplication"), api.daemons)
         wait_until("agent connected to the master",
                    lambda: api.get("/objects/endpoints", attrs=["connected"], filter="endpoint.name==%s" % q(AGENT))
@@ -488,7 +586,7 @@ def assert_no_token(sb, result):
 
 def assert_ok(result, command):
     word = COMMANDS[command].replace("check_", "").upper()  # PRYV_CORE
-    assert result["exit_status"] == 0, result
+    assert result["exit_status"] == 0, (result["output"], result["command"])
     assert result["state"] == 0, result
     assert result["output"].startswith(word + " OK"), result["output"]
     assert any(p.startswith("time=") for p in result["performance_data"]), result["performance_data"]
@@ -549,3 +647,121 @@ def test_icinga2_runs_the_opt_in_services(icinga, first_round, sandbox):
     assert results["%s!pryv-hostings" % DNS_HOST]["output"].startswith("PRYV_REGISTER OK - 1 of 1 hosting available")
     assert results["%s!pryv-service-info" % DNSLESS_HOST]["output"].startswith(
         "PRYV_REGISTER OK - service info of 'Pryv.io sandbox' (version 1.9.3-open) matches localhost")
+
+
+def test_register_failure_leaves_its_children_unreachable(icinga, first_round, sandbox):
+    """pryv-register HARD CRITICAL: the services that need it are unreachable (no notification); a SOFT failure,
+    on the other host, leaves its children reachable, as Icinga's dependencies say (ignore_soft_states)."""
+    sandbox.set_faults(register="failing")
+    register, dnsless_register = "%s!pryv-register" % DNS_HOST, "%s!pryv-register" % DNSLESS_HOST
+    run_checks(icinga, [register, dnsless_register])
+    for _ in range(2):  # max_check_attempts = 3: the third failure in a row is the HARD state
+        run_checks(icinga, [register])
+    children = ["%s!%s" % (DNS_HOST, s) for s in
+                ("pryv-core", "pryv-hostings", "pryv-service-info", "pryv-certificate", "pryv-core-certificate")]
+    results = run_checks(icinga, children + ["%s!pryv-core" % DNSLESS_HOST])
+    attrs = {r["name"]: r["attrs"] for r in icinga.get("/objects/services", attrs=[
+        "state", "state_type", "last_reachable", "handled", "last_check_result"])}
+    assert (attrs[register]["state"], attrs[register]["state_type"]) == (2, 1)  # CRITICAL, HARD
+    assert results[register.replace("register", "hostings")]["output"].startswith(
+        "PRYV_REGISTER CRITICAL - register answered 500")
+    assert attrs[dnsless_register]["state_type"] == 0  # SOFT: one failure only
+    for name in children:
+        assert attrs[name]["last_reachable"] is False, (name, attrs[name])
+    assert attrs["%s!pryv-core" % DNS_HOST]["state"] == 0  # the core itself still answers
+    assert attrs["%s!pryv-core" % DNSLESS_HOST]["last_reachable"] is True
+    # the register-based children fail too, as often as it takes to be HARD: yet only the register notifies
+    for _ in range(2):
+        run_checks(icinga, children)
+    attrs = {r["name"]: r["attrs"] for r in icinga.get("/objects/services", attrs=["state", "state_type"])}
+    for name in children[1:4]:  # hostings, service info, the register's certificate; the core's ones stay OK
+        assert (attrs[name]["state"], attrs[name]["state_type"]) == (2, 1), (name, attrs[name])
+    sent = wait_until("the register's notification", lambda: icinga.notifications.exists() and
+                      icinga.notifications.read_text(), icinga.daemons)
+    time.sleep(1)  # a child's notification, were it sent, would come with the register's
+    assert icinga.notifications.read_text().splitlines() == ["pryv-register CRITICAL"], sent
+
+
+# --- check_pryv_sandbox --print-config icinga2: pasted as is into a real icinga2 -------------------------------
+
+
+class PrintedSandbox(Daemon):
+    """check_pryv_sandbox --print-config KIND, run as an admin runs it; `config` is what it printed."""
+
+    def __init__(self, work, kind):
+        self.work, self.kind = work, kind
+        work.mkdir(parents=True, exist_ok=True)
+
+    def start(self):
+        self.spawn([plugin_path("check_pryv_sandbox"), "--print-config", self.kind, "--state-dir",
+                    str(self.work / "state")])
+        # stdout (the configuration) is flushed before the one line on stderr that says the sandbox runs
+        text = wait_until("the sandbox's configuration", lambda: "Sandbox running" in self.log_tail(400) and
+                          (self.work / "daemon.log").read_text(), [self])
+        self.config = text.split("Sandbox running", 1)[0]
+        return self.config
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            pytest.fail("check_pryv_sandbox exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+
+
+@pytest.fixture(scope="module")
+def pasted(tmp_path_factory):
+    """A master icinga2 whose only hosts are what check_pryv_sandbox --print-config icinga2 printed."""
+    binary = icinga2_binary()
+    work = tmp_path_factory.mktemp("icinga2-pasted")
+    sandbox = PrintedSandbox(work / "sandbox", "icinga2")
+    master = None
+    try:
+        config = sandbox.start()
+        certs = make_certs(work / "certs", [MASTER]).parent
+        port, = free_ports(1)
+        user, password = "check_pryv", secrets.token_urlsafe(16)
+        master = Icinga2(binary, work / "master", MASTER, common_header(MASTER, "master", port) + "\n".join([
+            'object CheckerComponent "checker" { }',
+            'object ApiUser %s { password = %s; permissions = [ "*" ] }' % (q(user), q(password)),
+            'object Endpoint NodeName { }',
+            'object Zone ZoneName { endpoints = [ NodeName ] }',
+            'template Host "generic-host" { check_command = "dummy" }',  # the stock templates.conf's, checkless
+            'include %s' % q(SHIPPED / "pryv-commands.conf"),
+            'include %s' % q(SHIPPED / "pryv-services.conf"),
+            config,
+        ]), certs)
+        master.start()
+        api = Api(port, user, password, certs / "ca.crt")
+        api.daemons = [master, sandbox]
+        wait_until("master API", lambda: api.get("/status/IcingaApplication"), api.daemons)
+        yield api
+    finally:
+        if master:
+            master.stop()
+        sandbox.stop()
+
+
+def test_sandbox_config_pasted_into_icinga2_gives_every_service_ok(pasted):
+    names = sorted(pasted.services())
+    assert names == sorted("%s!%s" % (host, service) for host, services in (
+        ("pryv-sandbox-dns-mode", ["pryv-dns", "pryv-register", "pryv-core", "pryv-hostings", "pryv-service-info",
+                                   "pryv-certificate", "pryv-core-certificate"]),
+        ("pryv-sandbox-dnsless", ["pryv-register", "pryv-core", "pryv-hostings", "pryv-service-info",
+                                  "pryv-certificate"])) for service in services)
+    results = run_checks(pasted, names)
+    for name, result in results.items():
+        assert (result["exit_status"], result["state"]) == (0, 0), (name, result["output"], result["command"])
+        assert result["output"].startswith("PRYV_"), result["output"]
+
+
+def test_dns_failure_leaves_register_and_core_unreachable(icinga, first_round, sandbox):
+    """DNS mode: pryv-dns HARD CRITICAL makes pryv-register unreachable, and through it pryv-core."""
+    sandbox.set_faults(dns="nxdomain")
+    dns = "%s!pryv-dns" % DNS_HOST
+    for _ in range(3):  # max_check_attempts = 3
+        run_checks(icinga, [dns])
+    children = ["%s!pryv-register" % DNS_HOST, "%s!pryv-core" % DNS_HOST]
+    run_checks(icinga, children)
+    attrs = {r["name"]: r["attrs"] for r in icinga.get("/objects/services", attrs=[
+        "state", "state_type", "last_reachable"])}
+    assert (attrs[dns]["state"], attrs[dns]["state_type"]) == (2, 1), attrs[dns]
+    for name in children:
+        assert (attrs[name]["state"], attrs[name]["last_reachable"]) == (0, False), (name, attrs[name])

@@ -178,6 +178,28 @@ def test_nagios_accepts_the_shipped_files(tmp_path):
     assert re.search(r"Checked 5 services\.", report), report
     assert re.search(r"Checked 2 hosts\.", report), report
     assert re.search(r"Checked 7 commands\.", report), report  # 2 stock ones, 5 shipped
+    assert re.search(r"Checked 4 service dependencies$", report, re.M), report  # DNS -> register, core; register -> core
+
+
+def test_nagios_accepts_the_sandbox_printed_config(tmp_path, sandbox_session):
+    """check_pryv_sandbox --print-config nagios: hosts, services and dependencies that nagios4 -v accepts."""
+    from check_pryv.sandbox import configs
+
+    binary = nagios_binary()
+    stock, printed = tmp_path / "stock-objects.cfg", tmp_path / "pryv-sandbox.cfg"
+    stock.write_text(STOCK_OBJECTS)
+    printed.write_text(configs.nagios(sandbox_session))
+    conf = main_config(tmp_path, [stock, COMMANDS_CFG, printed], RESOURCE_EXAMPLE)
+    proc = subprocess.run([binary, "-v", str(conf)], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 0, report
+    assert re.search(r"Total Warnings:\s+0\b", report) and re.search(r"Total Errors:\s+0\b", report), report
+    assert re.search(r"Checked 5 services\.", report), report
+    assert re.search(r"Checked 4 service dependencies$", report, re.M), report  # as in the example
+    text = printed.read_text()
+    assert "check_pryv_core!%s!--address 127.0.0.1 --port %d" % (sandbox_session.domain, sandbox_session.http_port) in text
+    assert sandbox_session.token not in text
 
 
 # --- a real nagios4 -------------------------------------------------------------------------------------------
@@ -316,7 +338,7 @@ def first_round(nagios, sandbox_session):
 
 def assert_result(status, word, state, sb):
     label = {"0": "OK", "1": "WARNING", "2": "CRITICAL", "3": "UNKNOWN"}[str(state)]
-    assert status["current_state"] == str(state), status
+    assert status["current_state"] == str(state), (status["plugin_output"], status["check_command"])
     assert status["plugin_output"].startswith("%s %s" % (word, label)), status["plugin_output"]
     assert "time=" in status["performance_data"], status
     assert sb.token not in "".join(status.values()), "the token leaked into the status"

@@ -58,7 +58,7 @@ def test_register_invalid_username_dnsless_shape(sandbox):
     result = run_plugin("check_pryv_register", *dnsless_args(sandbox), "--username", "abc")
     assert result.returncode == 2, result.stdout
     assert first_line(result).startswith("PRYV_REGISTER CRITICAL - register answered 400 "
-                                         "invalid-parameters-format: The parameters' format is invalid. | time=")
+                                         "invalid-parameters-format: The parameters' format is invalid | time=")
 
 
 def test_register_slow_answer_crosses_thresholds(sandbox):
@@ -66,7 +66,7 @@ def test_register_slow_answer_crosses_thresholds(sandbox):
     result = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "-w", "0.1", "-c", "5")
     assert result.returncode == 1, result.stdout
     assert re.match(r"PRYV_REGISTER WARNING - register knows healthmetrics01 \(200 in 0\.3\d\ds\); "
-                    r"response time 0\.3\d\ds outside 0\.1 \| time=0\.3\d*s;0\.1;5;0;10$", first_line(result))
+                    r"response time 0\.3\d\ds over 0\.1s \| time=0\.3\d*s;0\.1;5;0;10$", first_line(result))
 
 
 def test_register_wrong_ca_is_critical_at_tls(sandbox, tmp_path):
@@ -126,3 +126,37 @@ def test_register_help_explains_and_exits_3():
     result = run_plugin("check_pryv_register", "--help")
     assert result.returncode == 3
     assert "check_username" in result.stdout and "--address" in result.stdout
+
+
+def test_register_ipv4_only_is_ok(sandbox):
+    result = run_plugin("check_pryv_register", *dnsless_args(sandbox), "-4")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("PRYV_REGISTER OK - register knows healthmetrics01 (200 in ")
+
+
+def test_register_ipv6_only_resolves_no_ipv4_address(sandbox):
+    """-6 reaches the resolver: an IPv4 literal has no IPv6 address."""
+    result = run_plugin("check_pryv_register", "--hostname", "127.0.0.1", "--port", str(sandbox.http_port), "-6")
+    assert result.returncode == 2, result.stdout
+    assert result.stdout.startswith("PRYV_REGISTER CRITICAL - cannot resolve 127.0.0.1: "
+                                    "Address family for hostname not supported | time=")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-6", "--address", "127.0.0.1"], "--address 127.0.0.1 is not an IPv6 address, as -6 asks"),
+    (["-4", "--address", "::1"], "--address ::1 is not an IPv4 address, as -4 asks"),
+    (["-4", "-6"], "argument -6/--ipv6: not allowed with argument -4/--ipv4"),
+])
+def test_register_ip_version_contradictions_are_unknown(sandbox, argv, message):
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox)[:2], *argv)
+    assert result.returncode == 3, result.stdout
+    assert result.stdout == "PRYV_REGISTER UNKNOWN - %s (see --help)\n" % message
+
+
+@pytest.mark.parametrize("warning, words", [("@5", "inside 0..5s"), ("@0.001:", "at or over 0.001s"),
+                                            ("@~:5", "at or under 5s")])
+def test_register_inside_range_alert_says_inside(sandbox, warning, words):
+    result = run_plugin("check_pryv_register", *dns_mode_args(sandbox), "-w", warning)
+    assert result.returncode == 1, result.stdout
+    assert re.match(r"PRYV_REGISTER WARNING - register knows healthmetrics01 \(200 in (\d\.\d{3})s\); "
+                    r"response time \1s %s \| time=" % re.escape(words), first_line(result)), result.stdout

@@ -91,8 +91,17 @@ def test_setup_paste_lines(sandbox, tmp_path):
     assert pasted(result, "check_pryv_core") == (
         "check_pryv_core --domain pryv.test --username healthmetrics02 --address 127.0.0.1 --port %d "
         "--ca-cert %s --token-file %s" % (sandbox.http_port, sandbox.ca_file, token_file))
-    assert pasted(result, "vars.pryv_core_token") == 'vars.pryv_core_token_file = "%s"' % token_file
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    icinga = lines.index("# Icinga 2, on the Host object (the file readable by icinga on every node that runs the check):")
+    # every variable the check needs, in the platform-wide names that pryv-services.conf reads
+    assert lines[icinga + 1:icinga + 7] == [
+        'vars.pryv_domain = "pryv.test"', 'vars.pryv_username = "healthmetrics02"',
+        'vars.pryv_address = "127.0.0.1"', "vars.pryv_port = %d" % sandbox.http_port,
+        'vars.pryv_ca_cert = "%s"' % sandbox.ca_file, 'vars.pryv_core_token_file = "%s"' % token_file]
     assert pasted(result, "$USER11$=") == "$USER11$=%s" % token_file
+    assert pasted(result, "check_command") == (
+        "check_command check_pryv_core!pryv.test!--username healthmetrics02 --address 127.0.0.1 --port %d "
+        "--ca-cert %s" % (sandbox.http_port, sandbox.ca_file))
     assert token not in result.stderr  # the lines to paste name the file, never the token
 
 
@@ -220,7 +229,7 @@ def test_setup_wrong_password_is_refused(sandbox):
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     assert ("error: account healthmetrics01 exists but refuses this password (401 invalid-credentials: The given "
-            "username/password pair is invalid.): give its password with --password-file or PRYV_PASSWORD"
+            "username/password pair is invalid): give its password with --password-file or PRYV_PASSWORD"
             ) in result.stderr
 
 
@@ -230,7 +239,7 @@ def test_setup_untrusted_origin_is_refused_naming_it(sandbox):
     assert result.returncode == 1, result.stderr
     assert ("error: the platform does not trust the sign-in of app id 'pryv-metrics' from Origin "
             "https://monitoring.example.com (401 invalid-credentials: The app id (\"appId\") is either missing "
-            "or not trusted.). Give --origin an origin it trusts (by default https://*.pryv.test, e.g. "
+            "or not trusted). Give --origin an origin it trusts (by default https://*.pryv.test, e.g. "
             "https://sw.pryv.test), or add pryv-metrics@https://monitoring.example.com to the core's "
             "auth.trustedApps setting") in result.stderr
 
@@ -238,7 +247,7 @@ def test_setup_untrusted_origin_is_refused_naming_it(sandbox):
 @pytest.mark.parametrize("mode, shape", [(dns_mode_args, "400 INVALID_USER_NAME: Invalid user name - User name "
                                                          "must be made of 5 to 60 alphanumeric characters"),
                                          (dnsless_args, "400 invalid-parameters-format: The parameters' format is "
-                                                        "invalid. - username: username-invalid")],
+                                                        "invalid - username: username-invalid")],
                          ids=["dns-mode", "dns-less"])
 def test_setup_invalid_username_is_refused(sandbox, mode, shape):
     result = setup(sandbox, mode=mode, username="abc")

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 
+from . import configs
 from .faults import check_fault
 from .platform import Sandbox
 from .tls import TLSUnavailable
@@ -48,6 +49,7 @@ examples:
   check_pryv_sandbox                      # HTTPS and DNS on free ports; prints the plugin command lines
   check_pryv_sandbox --fault core=down --fault delay=2
   check_pryv_sandbox --demo               # run every plugin against the sandbox once, then stop
+  check_pryv_sandbox --print-config icinga2 --state-dir /var/lib/pryv-sandbox --http-port 8443 --dns-port 8053
 """
 
 
@@ -81,6 +83,9 @@ def _parser():
     parser.add_argument("--demo", action="store_true",
                         help="run each plugin command line once against the sandbox, print the results, and "
                              "exit 0 if every plugin exited 0, else 1")
+    parser.add_argument("--print-config", choices=sorted(configs.PRINTERS), metavar="icinga2|nagios",
+                        help="print this sandbox as Icinga 2 hosts (or Nagios objects) with every variable set, "
+                             "instead of the command lines, and run until stopped")
     return parser
 
 
@@ -116,7 +121,7 @@ def _demo(sandbox):
     all_ok = True
     for label, argv in sandbox.command_lines():
         command = [sys.executable, "-m", PLUGIN_MODULES[argv[0]], *argv[1:]]
-        print(f"== {label}\n$ {shlex.join(command)}", flush=True)
+        print(f"== {label}\n$ {shlex.join(argv)}", flush=True)  # what an admin types; run from this package
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=30, env=env)
@@ -165,7 +170,11 @@ def main(argv=None):
             parser.exit(1, f"check_pryv_sandbox: cannot start: {error}\n")
         if args.demo:
             return _demo(sandbox)
-        print(_banner(sandbox), flush=True)
+        if args.print_config:  # stdout holds the configuration only, ready for `> pryv-sandbox.conf`
+            print(configs.PRINTERS[args.print_config](sandbox), flush=True)
+            print("Sandbox running; stop with Ctrl-C (SIGINT) or SIGTERM.", file=sys.stderr, flush=True)
+        else:
+            print(_banner(sandbox), flush=True)
         _wait_for_signal()
         return 0
 
