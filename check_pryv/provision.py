@@ -96,7 +96,7 @@ def make_parser():
     secrets.add_argument("--force", action="store_true", help="replace a --token-file that holds another token")
     connection = options.add_connection_options(parser)
     connection.add_argument("-t", "--timeout", type=options.timeout_seconds, default=10,
-                            help="seconds (whole, >= 1) each call to the platform may take (default: %(default)s)")
+                            help="seconds (whole, 1 to 3600) each call to the platform may take (default: %(default)s)")
     return parser
 
 

@@ -1,0 +1,50 @@
+"""The secrets of a run (access token, password, session token) and the one function that removes them from text.
+
+A secret is registered as soon as it is known, before anything is written, and server text is scrubbed where
+it enters the program (`client.one_line`, the first thing every server string goes through), before it is cut,
+joined, or has its `|` and control characters rewritten: any of those could leave a part of a secret that a
+later scrub would no longer recognise. The output streams scrub once more, as the last line of defence.
+"""
+import json
+import re
+from urllib.parse import quote
+
+# Pryv's tokens are cuids (25 characters). Anything much shorter is no token, and scrubbing a short one
+# would blank out ordinary output (`time=0.0019***` for the token `2`).
+MIN_TOKEN_LENGTH = 16
+MAX_TOKEN_LENGTH = 1024
+TOKEN = re.compile(r"[!-~]{%d,%d}" % (MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH))  # printable ASCII, no space
+HIDDEN = "***"
+
+_known = set()
+
+
+def add(value):
+    """Register a secret and the forms a server may echo it in (stripped, JSON-escaped, percent-encoded)."""
+    if not isinstance(value, str):
+        return
+    for form in (value, value.strip(), value.rstrip("\r\n")):
+        if form.strip():
+            _known.update((form, json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1],
+                           quote(form, safe="")))
+
+
+def scrub(text):
+    """`text` with every registered secret replaced by `***`, longest first (a secret may contain another)."""
+    for value in sorted(_known, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, HIDDEN)
+    return text
+
+
+def token_problem(token):
+    """Why `token` cannot be an access token (None when it can): the same rule for every command."""
+    if not isinstance(token, str):
+        return "it is not a string"
+    if not token:
+        return "it is empty"
+    if len(token) < MIN_TOKEN_LENGTH:
+        return "it is shorter than %d characters" % MIN_TOKEN_LENGTH
+    if not TOKEN.fullmatch(token):
+        return "it is over %d characters, or contains spaces, control or non-ASCII characters" % MAX_TOKEN_LENGTH
+    return None
