@@ -126,6 +126,8 @@ def read_token(args):
         token, source = args.token.strip(), "--token"
     else:
         raise options.UsageError("no access token: give --token-file FILE or set PRYV_ACCESS_TOKEN")
+    if not token:
+        raise options.UsageError("the access token from %s is empty" % source)
     problem = secret.token_problem(token)
     if problem:
         raise options.UsageError("the access token from %s is refused: %s" % (source, problem))

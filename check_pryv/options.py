@@ -132,8 +132,9 @@ def ip_address(text):
 
 def host_name(text):
     if not NAME.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "..."  # the first line stays short
         raise argparse.ArgumentTypeError("invalid host or domain name %r: labels of 1 to 63 letters, digits and "
-                                         "'-', %d characters in all" % (text, MAX_NAME))
+                                         "'-', %d characters in all" % (shown, MAX_NAME))
     return text.rstrip(".").lower()
 
 

@@ -15,6 +15,9 @@ MIN_TOKEN_LENGTH = 16
 MAX_TOKEN_LENGTH = 1024
 TOKEN = re.compile(r"[!-~]{%d,%d}" % (MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH))  # printable ASCII, no space
 HIDDEN = "***"
+# Shorter values are no secret of ours, and are refused before any call (tokens below MIN_TOKEN_LENGTH, passwords
+# below Pryv's 6 characters): scrubbing them would only blank ordinary words and digits out of the messages.
+MIN_SECRET_LENGTH = 6
 
 _known = set()
 
@@ -24,7 +27,7 @@ def add(value):
     if not isinstance(value, str):
         return
     for form in (value, value.strip(), value.rstrip("\r\n")):
-        if form.strip():
+        if len(form.strip()) >= MIN_SECRET_LENGTH:
             _known.update((form, json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1],
                            quote(form, safe="")))
 
@@ -45,6 +48,8 @@ def token_problem(token):
         return "it is empty"
     if len(token) < MIN_TOKEN_LENGTH:
         return "it is shorter than %d characters" % MIN_TOKEN_LENGTH
+    if len(token) > MAX_TOKEN_LENGTH:
+        return "it is longer than %d characters" % MAX_TOKEN_LENGTH
     if not TOKEN.fullmatch(token):
-        return "it is over %d characters, or contains spaces, control or non-ASCII characters" % MAX_TOKEN_LENGTH
+        return "it contains spaces, control or non-ASCII characters"
     return None

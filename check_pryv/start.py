@@ -2,8 +2,9 @@
 
 Loading requests or nagiosplugin takes tens of milliseconds; a SIGTERM (Icinga's end of a late check) or a
 Ctrl-C in that time must still end the command with its one line and its exit code, not silently or with a
-KeyboardInterrupt traceback. Only os and signal are loaded here.
+KeyboardInterrupt traceback. Only importlib, os and signal are loaded here.
 """
+import importlib
 import os
 import signal
 
@@ -32,26 +33,30 @@ def setup_signals(prog):
     signal.signal(signal.SIGTERM, _ending("%s: error: terminated by SIGTERM\n" % prog, 128 + signal.SIGTERM))
 
 
+# The plugins' entry points: their service name, and the module whose main() runs them.
+PLUGINS = {"dns": ("PRYV_DNS", "check_pryv.check_dns"), "register": ("PRYV_REGISTER", "check_pryv.check_register"),
+           "core": ("PRYV_CORE", "check_pryv.check_core")}
+
+
+def _plugin(name):
+    service, module = PLUGINS[name]
+    plugin_signals(service)
+    importlib.import_module(module).main()
+
+
 def dns():
-    plugin_signals("PRYV_DNS")
-    from check_pryv.check_dns import main
-    main()
+    _plugin("dns")
 
 
 def register():
-    plugin_signals("PRYV_REGISTER")
-    from check_pryv.check_register import main
-    main()
+    _plugin("register")
 
 
 def core():
-    plugin_signals("PRYV_CORE")
-    from check_pryv.check_core import main
-    main()
+    _plugin("core")
 
 
 def setup():
     setup_signals("check_pryv_setup")
     from check_pryv.provision import main
     main()
-
