@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import InsecureRequestWarning
 
 from check_pryv import options, output, safefile, secret, start
-from check_pryv.client import Client, Target, TransportError
+from check_pryv.client import Client, Target, TransportError, one_line
 from check_pryv.deadline import Deadline
 
 PROG = "check_pryv_setup"
@@ -457,7 +457,7 @@ def explain(answer):
     if isinstance(error.get("data"), list):
         extra = ", ".join("%s: %s" % (item.get("param"), item.get("code"))
                           for item in error["data"] if isinstance(item, dict))
-    return answer.problem() + (" - %s" % extra if extra else "")
+    return answer.problem() + (" - %s" % one_line(extra, 200) if extra else "")
 
 
 # --- the password ---------------------------------------------------------------------------------------
