@@ -14,6 +14,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 
 import dns.flags
@@ -469,6 +470,36 @@ def test_sigterm_as_soon_as_a_handler_is_there_gets_the_line(command, expected, 
     stdout, stderr = process.communicate(timeout=5)
     assert (stdout, stderr) == expected
     assert process.returncode == code
+
+
+# Runs the installed script in a fresh interpreter that notes, at the first import of each library, whether
+# SIGTERM already has its handler.
+IMPORT_SPY = """
+import runpy, signal, sys
+log = open(sys.argv.pop(1), "a")
+sys.argv.pop(0)  # "-c": the script becomes argv[0], as when it runs by itself
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("nagiosplugin", "requests", "dns"):
+            log.write("%s %s\\n" % (name, signal.getsignal(signal.SIGTERM) != signal.SIG_DFL))
+            log.flush()
+sys.meta_path.insert(0, Spy())
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("command, library", [("check_pryv_core", "requests"), ("check_pryv_register", "requests"),
+                                              ("check_pryv_dns", "dns"), ("check_pryv_setup", "requests")])
+def test_signal_handlers_come_before_the_libraries_load(tmp_path, command, library):
+    log = tmp_path / "imports"
+    subprocess.run([sys.executable, "-c", IMPORT_SPY, str(log), plugin_path(command), "-D", "pryv.test", "-t", "1",
+                    "-I", "127.0.0.1", "-p", "1"], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    first = {}
+    for line in log.read_text().splitlines():
+        name, installed = line.split()
+        first.setdefault(name, installed)
+    assert first[library] == "True", first
+    assert first.get("nagiosplugin", "True") == "True", first
 
 
 def test_setup_sigint_while_waiting_says_interrupted():
