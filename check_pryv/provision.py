@@ -474,7 +474,7 @@ def read_password(args, parser):
             parser.error("cannot read --password-file%s: %s" % (named, getattr(error, "strerror", None) or "not text"))
     elif os.environ.get("PRYV_PASSWORD") is not None:
         password, source = os.environ["PRYV_PASSWORD"], "PRYV_PASSWORD"
-    elif sys.stdin.isatty():
+    elif sys.stdin is not None and sys.stdin.isatty():  # None: started with stdin closed
         return prompt("Password of %s: " % args.username, parser), True
     else:
         parser.error("no password: give --password-file FILE, set PRYV_PASSWORD, or run it on a terminal")
