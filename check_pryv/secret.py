@@ -9,9 +9,9 @@ import json
 import re
 from urllib.parse import quote
 
-# Pryv's tokens are cuids (25 characters). Anything much shorter is no token, and scrubbing a short one
-# would blank out ordinary output (`time=0.0019***` for the token `2`).
-MIN_TOKEN_LENGTH = 16
+# Pryv generates 25-character tokens (cuids) but takes any custom one. Below 10 characters a token is
+# guessable, and scrubbing it would blank out ordinary output (`time=0.0019***` for the token `2`): refused.
+MIN_TOKEN_LENGTH = 10
 MAX_TOKEN_LENGTH = 1024
 TOKEN = re.compile(r"[!-~]{%d,%d}" % (MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH))  # printable ASCII, no space
 HIDDEN = "***"
