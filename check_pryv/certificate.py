@@ -12,6 +12,7 @@ import ssl
 ATTRIBUTES = {b"\x55\x04\x03": "CN", b"\x55\x04\x0a": "O", b"\x55\x04\x0b": "OU"}
 SUBJECT_ALT_NAME = b"\x55\x1d\x11"
 DNS_NAME, IP_ADDRESS, EXTENSIONS, UTC_TIME = 0x82, 0x87, 0xA3, 0x17
+UNREADABLE = "(an IP address of %d bytes, not readable)"
 
 
 def unverified_context():
@@ -69,8 +70,10 @@ def _alt_names(content):
             for tag, value in _elements(list(_elements(fields[-1][1]))[0][1]):
                 if tag == DNS_NAME:
                     yield value.decode("ascii", "replace")
-                elif tag == IP_ADDRESS:
+                elif tag == IP_ADDRESS and len(value) in (4, 16):
                     yield str(ipaddress.ip_address(value))
+                elif tag == IP_ADDRESS:  # 8 or 32 bytes is a network (name constraints), not a SAN address
+                    yield UNREADABLE % len(value)
 
 
 class Certificate:
@@ -102,7 +105,11 @@ def parse(der):
             fields = fields[1:]
         issuer, validity, subject = fields[2][1], fields[3][1], fields[4][1]
         (_, _), (tag, not_after) = list(_elements(validity))[:2]
-        names = [n for tag_, content in fields[6:] if tag_ == EXTENSIONS for n in _alt_names(content)]
-        return Certificate(_name(subject), _name(issuer), _time(tag, not_after), names)
+        expires = _time(tag, not_after)
     except (IndexError, UnicodeDecodeError) as error:
         raise ValueError("not a certificate: %s" % error)
+    try:  # the names are for the operator's eyes: a malformed one does not hide the expiry date
+        names = [n for tag_, content in fields[6:] if tag_ == EXTENSIONS for n in _alt_names(content)]
+    except (IndexError, ValueError) as error:
+        names = ["(not readable: %s)" % error]
+    return Certificate(_name(subject), _name(issuer), expires, names)

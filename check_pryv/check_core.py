@@ -20,10 +20,11 @@ certificate_days).
 """
 import argparse
 import os
+import re
 
 import nagiosplugin
 
-from check_pryv import options, plugin, probe
+from check_pryv import options, plugin, probe, safefile, secret
 from check_pryv.client import Answer
 
 SERVICE = "PRYV_CORE"
@@ -106,7 +107,7 @@ class ApiVersionContext(nagiosplugin.Context):
 
 
 def api_version_prefix(text):
-    if not 1 <= len(text) <= 40 or not all(c.isascii() and c.isprintable() and not c.isspace() for c in text):
+    if not re.fullmatch(r"[!-~]{1,40}", text):
         raise argparse.ArgumentTypeError("invalid version prefix %r: up to 40 characters, no spaces" % text)
     return text
 
@@ -115,8 +116,7 @@ def read_token(args):
     """The access token from --token-file, PRYV_ACCESS_TOKEN or --token, in that order."""
     if args.token_file:
         try:
-            with open(args.token_file, encoding="utf-8") as stream:  # a token is short: never read a whole disk
-                token, source = stream.read(4096).strip(), "token file %s" % args.token_file
+            token, source = safefile.read(args.token_file).strip(), "token file %s" % args.token_file
         except (OSError, UnicodeDecodeError) as error:
             raise options.UsageError("cannot read the token file %s: %s" % (
                 args.token_file, getattr(error, "strerror", None) or "not text"))
@@ -128,9 +128,9 @@ def read_token(args):
         raise options.UsageError("no access token: give --token-file FILE or set PRYV_ACCESS_TOKEN")
     if not token:
         raise options.UsageError("the access token from %s is empty" % source)
-    if any(c.isspace() or not c.isprintable() or not c.isascii() for c in token):
-        raise options.UsageError("the access token from %s contains spaces, control or non-ASCII characters"
-                                 % source)
+    problem = secret.token_problem(token)
+    if problem:
+        raise options.UsageError("the access token from %s is refused: %s" % (source, problem))
     return token
 
 
@@ -144,6 +144,7 @@ def make_parser():
                        help="the access token itself: VISIBLE IN THE PROCESS LIST, prefer --token-file "
                             "or the PRYV_ACCESS_TOKEN environment variable")
     parser.secret_options.append("--token")
+    parser.secret_files.append("--token-file")
     parser.secret_variables.append("PRYV_ACCESS_TOKEN")
     options.add_family_options(options.add_connection_options(parser))
     limits = options.add_limit_options(parser)
@@ -158,9 +159,9 @@ def make_parser():
     return parser
 
 
-def build(args, deadline, secrets):
+def build(args, deadline):
     token = read_token(args)
-    secrets.append(token)
+    secret.add(token)
     certificate_days = options.certificate_days(args)
     target, client = probe.platform(args, deadline)
     resource = Core(client, target, args.username, token, bool(certificate_days), bool(args.expect_api_version))

@@ -62,9 +62,20 @@ def _ask(query, server, port, timeout):
         sock.connect((server, port))
         response = dns.query.udp(query, server, port=port, timeout=timeout, sock=sock)
     if response.flags & dns.flags.TC:
-        response = dns.query.tcp(query, server, port=port, timeout=max(0.01, expires - time.monotonic()))
+        try:
+            response = dns.query.tcp(query, server, port=port, timeout=max(0.01, expires - time.monotonic()))
+        except EOFError:  # dnspython's word for a connection closed before the answer's length
+            raise TcpRetryFailed("truncated over UDP, and the TCP retry was closed without an answer")
+        except dns.exception.Timeout:
+            raise TcpRetryFailed("truncated over UDP, and no answer over TCP in time")
+        except OSError as error:
+            raise TcpRetryFailed("truncated over UDP, and the TCP retry failed: %s" % _failure(error))
         return response, " over TCP (the UDP answer was truncated)"
     return response, ""
+
+
+class TcpRetryFailed(dns.exception.DNSException):
+    """A truncated UDP answer that TCP could not complete: this server has no usable answer, the next may."""
 
 
 def _failure(error):
@@ -218,7 +229,7 @@ def system_servers(family):
     return servers
 
 
-def build(args, deadline, secrets):
+def build(args, deadline):
     servers = options.of_family(args.server, args.family, "--server") if args.server else system_servers(args.family)
     resource = Resolution("%s.%s" % (args.username, args.domain), servers, args.port, args.record_type, deadline)
     return nagiosplugin.Check(resource, DnsContext(args.expected_address),

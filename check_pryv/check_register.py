@@ -24,7 +24,7 @@ import nagiosplugin
 from check_pryv import options, plugin, probe
 
 SERVICE = "PRYV_REGISTER"
-HOSTING = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+HOSTING = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 class RegisterContext(probe.AnswerContext):
@@ -66,12 +66,12 @@ def make_parser():
 
 
 def hosting_name(text):
-    if not HOSTING.match(text):
+    if not HOSTING.fullmatch(text):
         raise argparse.ArgumentTypeError("invalid hosting name %r: letters, digits, '.', '_' and '-'" % text)
     return text
 
 
-def build(args, deadline, secrets):
+def build(args, deadline):
     if args.hosting and not args.hostings:
         raise options.UsageError("--hosting NAME applies to --hostings only")
     certificate_days = options.certificate_days(args)

@@ -16,23 +16,25 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, InvalidChunkLength
 
-from check_pryv import certificate
+from check_pryv import certificate, secret
 from check_pryv.deadline import DeadlineExceeded
 
 # An events?limit=1 answer is a few hundred bytes: anything much larger is not the API talking.
 BODY_CAP = 1024 * 1024
 USER_AGENT = "check_pryv"
 DEFAULT_PORT = {"https": 443, "http": 80}
+REDIRECTS = (300, 301, 302, 303, 307, 308)
 # OpenSSL's reasons when the other end does not speak TLS at all.
 NOT_TLS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST",
            "UNKNOWN_PROTOCOL"}
 
 
 def one_line(text, length):
-    """Text the server chose, on one line of at most `length` characters."""
-    text = " ".join(str(text).split())
+    """Text the server chose, on one line of at most `length` characters; its secrets removed first, before
+    anything is cut or joined (a cut would leave a part of a secret that no scrubber recognises)."""
+    text = " ".join(secret.scrub(str(text)).split())
     return text[:length] + "..." if len(text) > length else text
 
 
@@ -144,9 +146,12 @@ class Answer:
 
     def problem(self):
         """What is wrong with an answer that is not the expected one, in a few words."""
-        if 300 <= self.status < 400:
-            location = one_line(self.headers.get("Location") or "nowhere", 100)
-            return "%d redirect to %s (not followed)" % (self.status, location)
+        if self.status in REDIRECTS:
+            if not self.headers.get("Location"):
+                return "%d redirect without a Location" % self.status
+            return "%d redirect to %s (not followed)" % (self.status, one_line(self.headers["Location"], 100))
+        if self.status == 304:  # the request had no condition: nothing it could be "not modified" from
+            return "304 Not Modified to a request that asked for no cached copy"
         if self.capped:
             return "%d with a body over %d bytes (stopped reading)" % (self.status, BODY_CAP)
         error = self.pryv_error
@@ -156,7 +161,7 @@ class Answer:
 
     def body_excerpt(self, length=60):
         """An HTML page's title, or the start of any other body, on one line."""
-        text = self.body[:4096].decode("utf-8", "replace")
+        text = secret.scrub(self.body.decode("utf-8", "replace"))[:4096]  # scrubbed whole, then cut
         title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
         if title:
             return "HTML page '%s'" % one_line(title.group(1), length)
@@ -186,31 +191,46 @@ class Answer:
 class _Call:
     """The state of the one call in progress, shared with the connection classes below."""
 
-    def __init__(self, addresses):
-        self.addresses = addresses
+    def __init__(self, addresses, deadline):
+        self.addresses, self.deadline = addresses, deadline
         self.stage = "connect"
         self.address = None
         self.certificate = None  # the server's certificate (DER), once the TLS handshake is done
+
+
+class _FinalResponse(http.client.HTTPResponse):
+    """Skips interim answers (102 Processing, 103 Early Hints) as http.client skips 100 Continue: the answer
+    judged is the final one."""
+
+    def _read_status(self):
+        while True:
+            version, status, reason = super()._read_status()
+            if not 101 < status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim answer's headers, not the final one's
 
 
 class _PinnedConnectionMixin:
     """Connects to an address chosen by the client; Host, SNI and the certificate check keep the URL's host."""
 
     call = None  # set on the per-client subclass
+    response_class = _FinalResponse
 
     def _new_conn(self):
         call, failure = self.call, None
-        url_host = self._dns_host
-        for address in call.addresses:
+        url_host, timeout = self._dns_host, self.timeout
+        for index, address in enumerate(call.addresses):
             call.stage, call.address = "connect", address
             self._dns_host = address  # only the TCP connection uses it; restored before TLS
+            # each address gets its share of the time left: one that drops SYNs leaves time to the next
+            self.timeout = call.deadline.remaining() / (len(call.addresses) - index)
             try:
                 sock = super()._new_conn()
                 break
-            except NewConnectionError as error:  # refused or unreachable: try the next address
+            except ConnectTimeoutError as error:  # refused, unreachable or silent (NewConnectionError is one)
                 failure = error
             finally:
-                self._dns_host = url_host
+                self._dns_host, self.timeout = url_host, timeout
         else:
             raise failure
         call.stage = "TLS" if isinstance(self, HTTPSConnection) else "response"
@@ -265,25 +285,35 @@ def resolve(host, port, deadline, family=0):
     return result["addresses"]
 
 
-def _root_cause(error):
-    """The innermost exception behind requests' and urllib3's wrappers."""
-    seen = set()
-    while id(error) not in seen:
-        seen.add(id(error))
+def _chain(error):
+    """The exception and those behind it, through requests' and urllib3's wrappers, innermost last."""
+    chain = [error]
+    while True:
         inner = getattr(error, "reason", None)
         if not isinstance(inner, BaseException):
             inner = error.__cause__ or error.__context__
         if inner is None and error.args and isinstance(error.args[-1], BaseException):
             inner = error.args[-1]
-        if not isinstance(inner, BaseException):
-            break
+        if not isinstance(inner, BaseException) or inner in chain:
+            return chain
+        chain.append(inner)
         error = inner
-    return error
+
+
+def _root_cause(error):
+    """The innermost exception behind requests' and urllib3's wrappers."""
+    return _chain(error)[-1]
 
 
 def _reason(error):
     """A short, human reason for a transport failure."""
-    cause = _root_cause(error)
+    chain = _chain(error)
+    cause = chain[-1]
+    chunk = next((e for e in chain if isinstance(e, InvalidChunkLength)), None)
+    if chunk is not None:  # its cause, int()'s ValueError, would read "invalid literal for int"
+        return "invalid chunked encoding (chunk size '%s')" % one_line(chunk.length.decode("latin-1").strip(), 20)
+    if isinstance(cause, http.client.UnknownProtocol):
+        return "not an HTTP/1.x answer: '%s'" % one_line(cause.args[0] if cause.args else "", 40)
     if isinstance(cause, (socket.timeout, TimeoutError, DeadlineExceeded)) or "timed out" in str(cause):
         return "timed out"
     if isinstance(cause, ConnectionRefusedError):
@@ -321,7 +351,7 @@ class Client:
         parsed = requests.utils.urlparse(url)
         host, port = parsed.hostname, parsed.port or DEFAULT_PORT[parsed.scheme]
         started = time.monotonic()
-        call = _Call([self.address] if self.address else [])
+        call = _Call([self.address] if self.address else [], self.deadline)
         try:
             with self.deadline.alarm():
                 if not call.addresses:

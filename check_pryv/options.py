@@ -11,21 +11,58 @@ import nagiosplugin
 from check_pryv import __version__
 
 UNKNOWN = 3
-NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$")
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+# Whole-string patterns, used with fullmatch only (`$` would let a trailing newline through).
+LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # DNS: 63 characters at most
+NAME = re.compile(r"(?=.{1,253}\.?\Z)%s(?:\.%s)*\.?" % (LABEL, LABEL))
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
+MAX_NAME = 253  # a DNS name, dots included, without the final dot
+MAX_TIMEOUT = 3600
 
 
 class UsageError(Exception):
     """A bad value found after parsing (an unreadable token file, say): reported like an argument error."""
 
 
-class Parser(argparse.ArgumentParser):
+class SecretOptions:
+    """Where a parser's secrets come from, so that they are all known before any argument is judged:
+    options that carry one (`--token X`), options naming a file that holds one, environment variables."""
+
+    def secret_sources(self):
+        # Options and environment variables that carry a secret, scrubbed from all output before parsing.
+        self.secret_options, self.secret_files, self.secret_variables = [], [], []
+
+    def secrets(self, argv):
+        """The secrets on the command line, in the files it names and in the environment (unreadable files skipped:
+        the command says why later, when it reads them for use)."""
+        found = [os.environ.get(name, "") for name in self.secret_variables]
+        for index, word in enumerate(argv):
+            option, equals, value = word.partition("=")
+            if option in self.secret_options + self.secret_files:
+                value = value if equals else argv[index + 1] if index + 1 < len(argv) else ""
+                if option in self.secret_options:
+                    found.append(value)
+                else:
+                    found += secret_file_lines(value)
+        return [value for value in found if value.strip()]
+
+
+def secret_file_lines(path):
+    """The content of a file of secrets and each of its lines; nothing when it cannot be read."""
+    from check_pryv import safefile
+
+    try:
+        content = safefile.read(path)
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [content] + content.splitlines()
+
+
+class Parser(SecretOptions, argparse.ArgumentParser):
     """An ArgumentParser that speaks the plugin API: errors are one UNKNOWN line on stdout, exit 3."""
 
     def __init__(self, service, **kwargs):
         self.service = service
-        # Options and environment variables that carry a secret, scrubbed from all output before parsing.
-        self.secret_options, self.secret_variables = [], []
+        self.secret_sources()
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         # No abbreviations: `--tok SECRET` would be taken for --token, and the scrubber would miss it.
         super().__init__(add_help=False, allow_abbrev=False, **kwargs)
@@ -35,15 +72,6 @@ class Parser(argparse.ArgumentParser):
                            help="show the version and exit (exit code 3)")
         group.add_argument("-v", "--verbose", action="count", default=0,
                            help="more output: -v the details an operator acts on, -vv and -vvv more (up to 3)")
-
-    def secrets(self, argv):
-        """The secrets on the command line and in the environment, known before any message can echo them."""
-        found = [os.environ.get(name, "").strip() for name in self.secret_variables]
-        for index, word in enumerate(argv):
-            option, equals, value = word.partition("=")
-            if option in self.secret_options:
-                found.append(value if equals else argv[index + 1] if index + 1 < len(argv) else "")
-        return [secret.strip() for secret in found if secret.strip()]
 
     def parse_args(self, args=None, namespace=None):
         # Required groups are checked last: `--domian x` is a typo to name, not a missing -D/--domain.
@@ -78,17 +106,14 @@ class Parser(argparse.ArgumentParser):
 
 
 def timeout_seconds(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError("invalid timeout %r: a whole number of seconds >= 1" % text)
-    return value
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError("invalid timeout %r: a whole number of seconds from 1 to %d"
+                                          % (text, MAX_TIMEOUT))
+    return int(text)
 
 
 def port_number(text):
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError("invalid port %r: a number from 1 to 65535" % text)
     return int(text)
 
@@ -119,13 +144,15 @@ def ip_address(text):
 
 
 def host_name(text):
-    if not NAME.match(text):
-        raise argparse.ArgumentTypeError("invalid host or domain name %r" % text)
+    if not NAME.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "..."  # the first line stays short
+        raise argparse.ArgumentTypeError("invalid host or domain name %r: labels of 1 to 63 letters, digits and "
+                                         "'-', %d characters in all" % (shown, MAX_NAME))
     return text.rstrip(".").lower()
 
 
 def user_name(text):
-    if not USERNAME.match(text):
+    if not USERNAME.fullmatch(text):
         raise argparse.ArgumentTypeError("invalid username %r: letters, digits and '-'" % text)
     return text.lower()
 
@@ -187,7 +214,8 @@ def add_limit_options(parser):
     """Timeout and thresholds."""
     group = parser.add_argument_group("limits")
     group.add_argument("-t", "--timeout", type=timeout_seconds, default=10,
-                       help="seconds (whole, >= 1) the whole run may take, network included (default: %(default)s)")
+                       help="seconds (whole, 1 to 3600) the whole run may take, network included "
+                            "(default: %(default)s)")
     group.add_argument("-w", "--warning", type=threshold_range, metavar="RANGE",
                        help="WARNING when the response time in seconds is outside RANGE (Nagios range syntax)")
     group.add_argument("-c", "--critical", type=threshold_range, metavar="RANGE",
@@ -235,8 +263,18 @@ def tls_context(ca_cert, insecure):
     return ssl.create_default_context(cafile=ca_cert)
 
 
+def check_name_length(parser, args):
+    """The longest name a DNS-mode run asks for (USER.DOMAIN, reg.DOMAIN) must be a valid DNS name: checked before
+    any network I/O, where it would be a resolver's or an IDNA encoder's error."""
+    if getattr(args, "domain", None):
+        longest = "%s.%s" % (max(args.username, "reg", key=len), args.domain)
+        if len(longest) > MAX_NAME:
+            parser.error("--username and --domain make the name %s..., over %d characters" % (longest[:40], MAX_NAME))
+
+
 def parse(parser, argv):
     args = parser.parse_args(argv)
+    check_name_length(parser, args)
     if hasattr(args, "ca_cert"):
         if args.ca_cert and args.insecure:
             parser.error("--ca-cert and --insecure contradict each other")

@@ -1,6 +1,5 @@
 """What every plugin shares around nagiosplugin: the run (deadline, signals, secrets), contexts and summary."""
 import os
-import signal
 import sys
 import threading
 import time
@@ -9,7 +8,7 @@ import warnings
 
 import nagiosplugin
 
-from check_pryv import options
+from check_pryv import options, output, secret, start
 from check_pryv.deadline import Deadline, DeadlineExceeded, process_age
 from check_pryv.options import UNKNOWN
 
@@ -38,26 +37,10 @@ def plain_range(limits):
 
 
 def printable(text):
-    """One line, whatever a server put in it: no control characters, and no `|`, which starts perfdata."""
+    """One line, whatever a server put in it: no secret, no control characters, and no `|`, which starts
+    perfdata (the secrets go first: once `|` is rewritten, a token holding one would no longer be recognised)."""
+    text = secret.scrub(text)
     return "".join(c if c.isprintable() else "?" for c in " ".join(text.split())).replace("|", "/")
-
-
-class Scrubbed:
-    """An output stream that replaces every secret by `***` before it is written."""
-
-    def __init__(self, stream, secrets):
-        self.stream, self.secrets = stream, secrets
-
-    def scrub(self, text):
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def write(self, text):
-        return self.stream.write(self.scrub(text))
-
-    def __getattr__(self, name):  # flush, encoding, isatty...
-        return getattr(self.stream, name)
 
 
 class PlainScalarContext(nagiosplugin.ScalarContext):
@@ -100,24 +83,22 @@ class SkewContext(PlainScalarContext):
     """The server's clock minus ours; thresholds apply to its absolute value, none means perfdata only."""
 
     def __init__(self, warning, critical):
-        def symmetric(limit):
-            return None if limit is None else nagiosplugin.Range("%s:%s" % (plain(-limit), plain(limit)))
+        def symmetric(limit):  # a threshold not given never alerts (an empty Range would mean 0:)
+            return nagiosplugin.Range("~:" if limit is None else "%s:%s" % (plain(-limit), plain(limit)))
 
         super().__init__("clock_skew", symmetric(warning), symmetric(critical))
-        self.judged = warning is not None or critical is not None
+        self.given = warning is not None, critical is not None
 
     def evaluate(self, metric, resource):
-        if not self.judged:  # an empty range would mean 0: and turn a negative skew CRITICAL
-            return self.result_cls(nagiosplugin.Ok, None, metric)
         result = super().evaluate(metric, resource)
         if result.state != nagiosplugin.Ok:
             return self.result_cls(result.state, "server clock off by %+.3fs" % metric.value, metric)
         return result
 
     def performance(self, metric, resource):
-        if not self.judged:
-            return nagiosplugin.Performance("clock_skew", plain(metric.value), "s")
-        return super().performance(metric, resource)
+        warning, critical = (plain_range(limit) if given else ""
+                             for limit, given in zip((self.warning, self.critical), self.given))
+        return nagiosplugin.Performance("clock_skew", plain(metric.value), "s", warning, critical)
 
 
 class Summary(nagiosplugin.Summary):
@@ -142,24 +123,27 @@ class Summary(nagiosplugin.Summary):
 
 
 def _unknown_exit(service, text):
-    os.write(1, ("%s UNKNOWN - %s\n" % (service, text)).encode())
+    try:
+        os.write(1, ("%s UNKNOWN - %s\n" % (service, text)).encode())
+    except OSError:  # nowhere to say it: the exit code tells
+        pass
     os._exit(UNKNOWN)
 
 
 def run(service, parser, build, argv=None):
     """Parse arguments, build the Check, run it within the deadline, print, exit.
 
-    `build(args, deadline, secrets)` returns a nagiosplugin.Check; it may add secrets (the token)
-    to the list so that they are scrubbed from every output.
+    `build(args, deadline)` returns a nagiosplugin.Check.
     """
-    # Icinga and Nagios end a late plugin with SIGTERM: say so on one line instead of dying silently.
-    signal.signal(signal.SIGTERM, lambda *_: _unknown_exit(service, "terminated by SIGTERM"))
+    # Icinga and Nagios end a late plugin with SIGTERM: say so on one line (start.py did it already for the
+    # installed commands, before any library loaded).
+    start.plugin_signals(service)
     argv = sys.argv[1:] if argv is None else argv
-    # Every byte written goes through the scrubber, from the parser's first error message on.
-    secrets = parser.secrets(argv)
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")  # a server's text never fails to print
-    sys.stdout, sys.stderr = Scrubbed(sys.stdout, secrets), Scrubbed(sys.stderr, secrets)
+    # Every byte written goes through the scrubber and survives a closed or full output, from the parser's
+    # first error message on: the secrets are known before the first argument is judged.
+    output.install()
+    for value in parser.secrets(argv):
+        secret.add(value)
     args = options.parse(parser, argv)
     if args.verbose < 3:
         warnings.simplefilter("ignore")  # a library's warning on stderr would end up in the check's output
@@ -173,7 +157,7 @@ def run(service, parser, build, argv=None):
 
     try:
         try:
-            check = build(args, deadline, secrets)
+            check = build(args, deadline)
         except options.UsageError as error:
             parser.error(str(error))
         check.name = service
@@ -201,5 +185,4 @@ def _finish(service, text, verbose):
     sys.stdout.write("%s UNKNOWN - %s\n" % (service, printable(text)[:200]))
     if verbose >= 3:
         sys.stdout.write(traceback.format_exc())
-    sys.stdout.flush()
-    sys.exit(UNKNOWN)
+    _leave(UNKNOWN)

@@ -28,16 +28,16 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
-import tempfile
 import time
 import warnings
 from urllib.parse import urlsplit
 
 from urllib3.exceptions import InsecureRequestWarning
 
-from check_pryv import options, plugin
-from check_pryv.client import Client, Target, TransportError
+from check_pryv import options, output, safefile, secret, start
+from check_pryv.client import Client, Target, TransportError, one_line
 from check_pryv.deadline import Deadline
 
 PROG = "check_pryv_setup"
@@ -97,24 +97,29 @@ def make_parser():
     secrets.add_argument("--force", action="store_true", help="replace a --token-file that holds another token")
     connection = options.add_connection_options(parser)
     connection.add_argument("-t", "--timeout", type=options.timeout_seconds, default=10,
-                            help="seconds (whole, >= 1) each call to the platform may take (default: %(default)s)")
+                            help="seconds (whole, 1 to 3600) each call to the platform may take (default: %(default)s)")
     return parser
 
 
 def main(argv=None):
+    start.setup_signals(PROG)
+    argv = sys.argv[1:] if argv is None else argv
+    # Every message, the parser's first included, goes through the scrubber and survives a closed or full
+    # output: the password is known before the first argument is judged.
+    output.install()
     parser = make_parser()
+    for value in parser.secrets(argv):
+        secret.add(value)
     args = options.parse(parser, argv)
     complete(args, parser)
     if args.insecure:  # said once here, instead of urllib3's warning at every call
         warnings.simplefilter("ignore", InsecureRequestWarning)
         say("warning: --insecure: the platform's certificate is not verified")
-    secrets = []
-    # Every message and even a traceback go through stderr: scrubbing it keeps the password off the screen.
-    sys.stderr = plugin.Scrubbed(sys.stderr, secrets)
-    try:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C ends below (getpass restores
+    try:                                                       # the terminal on its way out)
         password, prompted = read_password(args, parser)
-        secrets.append(password)
-        token = provision(args, Platform(args), password, prompted, secrets, parser)
+        secret.add(password)
+        token = provision(args, Platform(args), password, prompted, parser)
         deliver(args, token)
     except Refused as error:
         fail(REFUSED, str(error))
@@ -135,9 +140,11 @@ def complete(args, parser):
         problem = token_file_problem(args.token_file)
         if problem:
             parser.error("cannot use --token-file %s: %s" % (args.token_file, problem))
+    elif sys.stdout.failed:  # the token would be lost: say so before the platform is changed
+        parser.error("stdout is closed: give --token-file PATH to receive the token")
 
 
-def provision(args, platform, password, prompted, secrets, parser):
+def provision(args, platform, password, prompted, parser):
     """The guide's steps, each one skipped when already done; returns a verified token."""
     if account_exists(platform, args.username):
         say("register: account %s exists" % args.username)
@@ -146,7 +153,6 @@ def provision(args, platform, password, prompted, secrets, parser):
             confirm_password(password, parser)
         create_account(platform, args, password)
     session = sign_in(platform, args, password)
-    secrets.append(session)
     token = shared_access_token(platform, args, session)
     verify_token(platform, args, token)
     return token
@@ -251,8 +257,9 @@ def sign_in(platform, args, password):
     """POST /auth/login with the Origin header; returns the session token (14 days, used here only)."""
     body = {"username": args.username, "password": password, "appId": args.app_id}
     answer = platform.core("POST", "auth/login", body=body, headers={"Origin": args.origin})
-    token = answer.json.get("token") if answer.status == 200 and isinstance(answer.json, dict) else None
-    if isinstance(token, str) and token:
+    token = answer.json.get("token", "") if answer.status == 200 and isinstance(answer.json, dict) else None
+    if token is not None:
+        well_formed(token, "the session token of POST /auth/login")
         say("core: signed in as %s (Origin %s)" % (args.username, args.origin))
         return token
     error = answer.pryv_error or ("", "")
@@ -276,7 +283,8 @@ def shared_access_token(platform, args, session):
     wanted = {"name": args.access_name, "permissions": PERMISSIONS}
     answer = platform.core("POST", "accesses", token=session, body=wanted)
     access = answer.json.get("access") if isinstance(answer.json, dict) else None
-    if answer.status == 201 and isinstance(access, dict) and access.get("token"):
+    if answer.status == 201 and isinstance(access, dict) and "token" in access:
+        well_formed(access["token"], "access.token of POST /accesses")
         say('core: access "%s" created (manage on *, no expiry)' % args.access_name)
         return access["token"]
     if (answer.pryv_error or ("",))[0] == "item-already-exists":
@@ -297,8 +305,17 @@ def existing_access_token(platform, args, session):
     if found[0].get("expires") is not None:  # the checks would fail the day it expires
         raise Refused('core: the existing access "%s" expires (at %s): delete it in the app, or give another '
                       "--access-name" % (args.access_name, stamp(found[0]["expires"])))
+    well_formed(found[0]["token"], "the token of GET /accesses")
     say('core: access "%s" already exists: reusing its token' % args.access_name)
     return found[0]["token"]
+
+
+def well_formed(token, where):
+    """A token from the platform, registered as a secret at once, and refused unless check_pryv_core takes it."""
+    secret.add(token)
+    problem = secret.token_problem(token)
+    if problem:
+        raise Refused("the platform's answer is malformed: %s is no usable token (%s)" % (where, problem))
 
 
 def verify_token(platform, args, token):
@@ -318,12 +335,12 @@ def verify_token(platform, args, token):
 
 def deliver(args, token):
     """The token to --token-file or alone on stdout; then the lines to paste, on stderr."""
-    if args.token_file:
+    if args.token_file:  # written before anything is printed: a closed output cannot lose it
         done = save_token(args.token_file, token, args.force)
         say("token %s %s (mode %04o)" % (done, args.token_file, os.stat(args.token_file).st_mode & 0o7777))
-    else:
-        sys.stdout.write(token + "\n")
-        sys.stdout.flush()
+    elif not sys.stdout.write_raw(token + "\n"):  # the product itself: unscrubbed, on its own
+        raise Refused("the token could not be written to stdout: give --token-file PATH (running again gives "
+                      "the same token)")
     say("")
     say("Lines to paste:")
     for line in paste_lines(args):
@@ -332,8 +349,9 @@ def deliver(args, token):
 
 def token_file_problem(path):
     """Why the token could not be written there, found before any call to the platform; None when fine."""
-    if os.path.isdir(path):
-        return "it is a directory"
+    problem = safefile.replaceable(path)
+    if problem:
+        return problem
     if os.path.exists(path) and not os.access(path, os.R_OK):
         return "it cannot be read"
     folder = os.path.dirname(os.path.abspath(path))
@@ -344,29 +362,22 @@ def token_file_problem(path):
     return None
 
 
-def save_token(path, token, force):
-    """Leave a file that holds this token alone; replace another token only with --force; atomically, 0600."""
-    old, stat = "", None
-    if os.path.exists(path):
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            old, stat = stream.read().strip(), os.stat(path)
+def save_token(path, token, force, owner=None):
+    """Leave a file that holds this token alone; replace another token only with --force; atomically, 0600.
+
+    `owner` (uid, gid) gives the file to its reader; None keeps the replaced file's owner when run as root."""
+    try:
+        old = safefile.read(path, follow=False).strip() if os.path.lexists(path) else ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise Refused("cannot read %s: %s" % (path, getattr(error, "strerror", None) or "not text"))
     if old == token:
         return "unchanged in"
     if old and not force:
         raise Refused("%s holds another token: not replaced (give --force to replace it; running again gives "
                       "the same token)" % path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")  # mode 0600
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(token + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        if stat is not None and os.geteuid() == 0:  # root replacing the monitoring user's file keeps its owner
-            os.chown(temporary, stat.st_uid, stat.st_gid)
-        os.replace(temporary, path)
+        safefile.write_atomic(path, token + "\n", owner)
     except OSError as error:
-        os.unlink(temporary)
         raise Refused("cannot write %s: %s" % (path, error.strerror))
     return "replaced in" if old else "written to"
 
@@ -463,7 +474,7 @@ def explain(answer):
     if isinstance(error.get("data"), list):
         extra = ", ".join("%s: %s" % (item.get("param"), item.get("code"))
                           for item in error["data"] if isinstance(item, dict))
-    return answer.problem() + (" - %s" % extra if extra else "")
+    return answer.problem() + (" - %s" % one_line(extra, 200) if extra else "")
 
 
 # --- the password ---------------------------------------------------------------------------------------
@@ -472,21 +483,28 @@ def read_password(args, parser):
     """(password, prompted): --password-file, else PRYV_PASSWORD, else a prompt on a terminal."""
     if args.password_file:
         try:
-            with open(args.password_file, encoding="utf-8") as stream:
-                password, source = stream.readline().rstrip("\r\n"), "--password-file %s" % args.password_file
+            password = safefile.read(args.password_file).split("\n", 1)[0].rstrip("\r")
+            source = "--password-file %s" % args.password_file
         except (OSError, UnicodeDecodeError) as error:
             # a path that does not exist may be the password itself, typed in the wrong place: never repeat it
             named = " " + args.password_file if os.path.exists(args.password_file) else ""
             parser.error("cannot read --password-file%s: %s" % (named, getattr(error, "strerror", None) or "not text"))
     elif os.environ.get("PRYV_PASSWORD") is not None:
         password, source = os.environ["PRYV_PASSWORD"], "PRYV_PASSWORD"
-    elif sys.stdin.isatty():
+    elif sys.stdin is not None and sys.stdin.isatty():  # None: started with stdin closed
         return prompt("Password of %s: " % args.username, parser), True
     else:
         parser.error("no password: give --password-file FILE, set PRYV_PASSWORD, or run it on a terminal")
     if not password:
         parser.error("the password from %s is empty" % source)
+    check_password_length(password, parser, source)
     return password, False
+
+
+def check_password_length(password, parser, source):
+    """Pryv takes 6 to 99 characters: a shorter one is refused here, before a platform could echo it."""
+    if len(password) < secret.MIN_SECRET_LENGTH:
+        parser.error("the password from %s is shorter than %d characters" % (source, secret.MIN_SECRET_LENGTH))
 
 
 def confirm_password(password, parser):
@@ -498,6 +516,7 @@ def prompt(text, parser):
     password = getpass.getpass(text, stream=sys.stderr)
     if not password:
         parser.error("empty password")
+    check_password_length(password, parser, "the prompt")
     return password
 
 
@@ -523,25 +542,34 @@ def stamp(seconds):
 # --- argument types -------------------------------------------------------------------------------------
 
 def email_address(text):
-    if not re.match(r"^[^@\s]+@[^@\s]+$", text):
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", text):
         raise argparse.ArgumentTypeError("invalid e-mail %r" % text)
     return text
 
 
 def origin_url(text):
     """An Origin header: scheme://host[:port], nothing after."""
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.path not in ("", "/") \
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError when not a number from 0 to 65535
+    except ValueError:
+        parts = port = None
+    if not parts or parts.scheme not in ("https", "http") or not options.NAME.fullmatch(parts.hostname or "") \
+            or parts.username or parts.password or port == 0 or parts.path not in ("", "/") \
             or parts.query or parts.fragment:
         raise argparse.ArgumentTypeError("invalid origin %r: scheme://host[:port], e.g. https://sw.DOMAIN" % text)
     return "%s://%s" % (parts.scheme, parts.netloc)
 
 
-class Parser(argparse.ArgumentParser):
+class Parser(options.SecretOptions, argparse.ArgumentParser):
     """argparse's errors (stderr, exit 2), without ever repeating a value that may be a misplaced password."""
 
     def __init__(self, **kwargs):
         super().__init__(allow_abbrev=False, **kwargs)  # else `--password X` would pass for --password-file
+        self.secret_sources()
+        self.secret_options.append("--password")
+        self.secret_files.append("--password-file")
+        self.secret_variables.append("PRYV_PASSWORD")
 
     def parse_args(self, args=None, namespace=None):
         args, extras = self.parse_known_args(args, namespace)

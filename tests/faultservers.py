@@ -160,11 +160,12 @@ def flood(size):
 
 
 class HTTPFault:
-    """A TCP server on 127.0.0.1 whose connections all get `behaviour`; `tls` is a server SSLContext or None."""
+    """A TCP server on 127.0.0.1 (or `host`, on `port`) whose connections all get `behaviour`; `tls` is a server
+    SSLContext or None."""
 
-    def __init__(self, behaviour, tls=None):
+    def __init__(self, behaviour, tls=None, host=HOST, port=0):
         self.behaviour, self.tls = behaviour, tls
-        self.sock = socket.create_server((HOST, 0))
+        self.sock = socket.create_server((host, port))
         self.port = self.sock.getsockname()[1]
         self.stopping = threading.Event()
         self.connections, self.threads = [], []
@@ -234,6 +235,29 @@ def black_hole():
     finally:
         for filler in fillers:
             filler.close()
+        sock.close()
+
+
+@contextlib.contextmanager
+def udp_responder(respond, host=HOST, port=0):
+    """A UDP port whose every datagram gets `respond(datagram)` (bytes) back: a DNS server of the test's making."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((host, port))
+
+    def serve():
+        with contextlib.suppress(OSError):
+            while True:
+                data, peer = sock.recvfrom(65535)
+                if not data:  # the shutdown below
+                    return
+                sock.sendto(respond(data), peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
         sock.close()
 
 

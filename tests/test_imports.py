@@ -14,6 +14,8 @@ import sys
 
 import pytest
 
+from check_pryv import start
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PLUGINS = {
@@ -87,7 +89,10 @@ def test_every_plugin_entry_point_is_checked_here():
     config.read(os.path.join(ROOT, "setup.cfg"))
     scripts = [line.split("=", 1)[1].strip() for line in config["options.entry_points"]["console_scripts"].splitlines()
                if "=" in line]
-    plugins = {target.split(":")[0] for target in scripts} - {"check_pryv.sandbox", "check_pryv.provision"}
+    # the plugins' scripts go through check_pryv.start, which installs the signal handlers first
+    plugins = {start.PLUGINS[target.split(":")[1]][1] for target in scripts
+               if target.startswith("check_pryv.start:") and target.split(":")[1] in start.PLUGINS}
+    assert len(plugins) == len([s for s in scripts if s.split(":")[1] in start.PLUGINS])
     assert plugins == set(PLUGINS) == set(RUNS)
 
 

@@ -1,0 +1,55 @@
+"""The secrets of a run (access token, password, session token) and the one function that removes them from text.
+
+A secret is registered as soon as it is known, before anything is written, and server text is scrubbed where
+it enters the program (`client.one_line`, the first thing every server string goes through), before it is cut,
+joined, or has its `|` and control characters rewritten: any of those could leave a part of a secret that a
+later scrub would no longer recognise. The output streams scrub once more, as the last line of defence.
+"""
+import json
+import re
+from urllib.parse import quote
+
+# Pryv generates 25-character tokens (cuids) but takes any custom one. Below 10 characters a token is
+# guessable, and scrubbing it would blank out ordinary output (`time=0.0019***` for the token `2`): refused.
+MIN_TOKEN_LENGTH = 10
+MAX_TOKEN_LENGTH = 1024
+TOKEN = re.compile(r"[!-~]{%d,%d}" % (MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH))  # printable ASCII, no space
+HIDDEN = "***"
+# Shorter values are no secret of ours, and are refused before any call (tokens below MIN_TOKEN_LENGTH, passwords
+# below Pryv's 6 characters): scrubbing them would only blank ordinary words and digits out of the messages.
+MIN_SECRET_LENGTH = 6
+
+_known = set()
+
+
+def add(value):
+    """Register a secret and the forms a server may echo it in (stripped, JSON-escaped, percent-encoded)."""
+    if not isinstance(value, str):
+        return
+    for form in (value, value.strip(), value.rstrip("\r\n")):
+        if len(form.strip()) >= MIN_SECRET_LENGTH:
+            _known.update((form, json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1],
+                           quote(form, safe="")))
+
+
+def scrub(text):
+    """`text` with every registered secret replaced by `***`, longest first (a secret may contain another)."""
+    for value in sorted(_known, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, HIDDEN)
+    return text
+
+
+def token_problem(token):
+    """Why `token` cannot be an access token (None when it can): the same rule for every command."""
+    if not isinstance(token, str):
+        return "it is not a string"
+    if not token:
+        return "it is empty"
+    if len(token) < MIN_TOKEN_LENGTH:
+        return "it is shorter than %d characters" % MIN_TOKEN_LENGTH
+    if len(token) > MAX_TOKEN_LENGTH:
+        return "it is longer than %d characters" % MAX_TOKEN_LENGTH
+    if not TOKEN.fullmatch(token):
+        return "it contains spaces, control or non-ASCII characters"
+    return None
