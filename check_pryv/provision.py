@@ -170,8 +170,7 @@ def create_account(platform, args, password):
     """The register's legacy route first, then the newer one when the register does not have it."""
     hosting = choose_hosting(platform, args.hosting) if args.domain else None
     for route in ("user", "users"):
-        legacy = args.domain and route == "user"
-        answer = platform.register("POST", route, account_fields(args, password, hosting, legacy))
+        answer = platform.register("POST", route, account_fields(args, password, hosting, route))
         if answer.status not in (404, 405):
             break
     if answer.status in (200, 201):
@@ -211,13 +210,14 @@ def list_hostings(body):
         return None
 
 
-def account_fields(args, password, hosting, legacy):
-    """The register's legacy `/user` takes `hosting`, `appid`, `languageCode`; the others `appId`, `language`."""
+def account_fields(args, password, hosting, route):
+    """What each route reads: DNS mode's legacy `/user` `hosting`, `appid`, `languageCode`; DNS-less `/reg/user`
+    `appid` (v2 copies it over `appId`) and `language`; `/users` and `/reg/users` `appId` and `language`."""
     fields = {"username": args.username, "password": password, "email": args.email}
-    if legacy:
+    if args.domain and route == "user":
         fields.update(hosting=hosting, appid=args.app_id, languageCode=LANGUAGE)
     else:
-        fields.update(appId=args.app_id, language=LANGUAGE)
+        fields.update({"appid" if route == "user" else "appId": args.app_id}, language=LANGUAGE)
     return fields
 
 
