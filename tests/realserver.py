@@ -181,7 +181,7 @@ class RealServer:
         self.public_url = "https://%s:%d/" % (HOST, self.https_port)
         self.http_url = "http://%s:%d/" % (HOST, self.http_port)
         self.admin_key = secrets.token_hex(16)
-        self.trusted_origin = "https://%s:%d" % (HOST, self.https_port)
+        self.trusted_origin = "https://" + HOST  # check_pryv_setup's default Origin in DNS-less mode
         self.untrusted_origin = "https://untrusted.example"
         self.ca_file = str(base / "ca.pem")
         for part in ("postgres", "core", "nginx"):
@@ -220,7 +220,7 @@ class RealServer:
             },
             "auth": {"adminAccessKey": self.admin_key, "filesReadTokenSecret": secrets.token_hex(16),
                      "ssoCookieSignSecret": secrets.token_hex(16),
-                     "trustedApps": "*@%s*" % self.trusted_origin},
+                     "trustedApps": "*@%s*" % self.trusted_origin},  # any port, as production's *@https://*.DOMAIN*
             "platform": {"piiHmacKey": secrets.token_urlsafe(32)},
             "service": {"name": "check_pryv real-server tests", "serial": "t1", "home": self.public_url,
                         "support": self.public_url + "support", "terms": self.public_url + "terms",
