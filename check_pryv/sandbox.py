@@ -760,10 +760,10 @@ class Sandbox:
         ca = trustme.CA(organization_name="check_pryv sandbox")
         names = dict.fromkeys([self.domain, f"*.{self.domain}", "localhost", "127.0.0.1", self.hostname])
         expiry = {}
-        if self.cert_days is not None:  # UTC, naive, as trustme's own default
+        if self.cert_days is not None:  # UTC, naive, as trustme's own default; valid from trustme's 2000-01-01
+            # (Debian 12's trustme 0.9 takes no not_before)
             now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
-            not_after = now + datetime.timedelta(days=self.cert_days)
-            expiry = {"not_after": not_after, "not_before": min(now, not_after) - datetime.timedelta(days=1)}
+            expiry = {"not_after": now + datetime.timedelta(days=self.cert_days)}
         certificate = ca.issue_cert(*names, **expiry)
         ca.cert_pem.write_to_path(self.ca_file)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
