@@ -213,6 +213,12 @@ def test_setup_token_file_in_missing_directory_is_a_usage_error(sandbox, tmp_pat
 
 # --- --owner: the token file for the user that runs the checks ----------------------------------------
 
+def ownership(path):
+    """(owner, group, mode) of a file, by name."""
+    info = os.stat(path)
+    return pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name, stat.S_IMODE(info.st_mode)
+
+
 def readable_as(user, path):
     """Whether `user` can read `path`, tried by a real process of that user."""
     entry = pwd.getpwnam(user)
@@ -236,9 +242,7 @@ def test_setup_owner_gives_the_token_file_to_that_user_alone(sandbox, shared_dir
     result = setup(sandbox, "--token-file", str(token_file), "--owner", "nobody")
     assert result.returncode == 0, result.stderr
     assert "token written to %s (mode 0600, owner nobody)" % token_file in result.stderr
-    info = os.stat(token_file)
-    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (
-        pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid, 0o600)
+    assert ownership(token_file) == ("nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name, 0o600)
     assert readable_as("nobody", token_file) and not readable_as("nagios", token_file)
     assert ("# Icinga 2, on the Host object; the file readable by nobody on every node that runs the check:"
             in result.stderr)
@@ -256,9 +260,7 @@ def test_setup_owner_with_a_group_lets_that_group_read(sandbox, shared_dir):
     result = setup(sandbox, "--token-file", str(token_file), "--owner", "nobody:nagios")
     assert result.returncode == 0, result.stderr
     assert "token written to %s (mode 0640, owner nobody:nagios)" % token_file in result.stderr
-    info = os.stat(token_file)
-    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (
-        pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nagios").gr_gid, 0o640)
+    assert ownership(token_file) == ("nobody", "nagios", 0o640)
     assert readable_as("nagios", token_file) and not readable_as("daemon", token_file)
     assert "the file readable by nobody and the group nagios on every node" in result.stderr
 
