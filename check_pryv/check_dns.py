@@ -9,15 +9,16 @@ States: OK when addresses are found (and all of them are among --expected-addres
 CRITICAL on NXDOMAIN, on NOERROR with no answer (what the register answers for an unknown user), SERVFAIL,
 REFUSED, no answer in time, or an address not expected. Perfdata: `time` (seconds, all queries).
 """
+import contextlib
 import ipaddress
 import socket
+import sys
 import time
 
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
@@ -26,6 +27,25 @@ import nagiosplugin
 
 from check_pryv import options, plugin
 from check_pryv.deadline import DeadlineExceeded
+
+
+@contextlib.contextmanager
+def hidden(module):
+    """`import module` fails inside (a None in sys.modules), unless it is already loaded."""
+    if module in sys.modules:
+        yield
+        return
+    sys.modules[module] = None
+    try:
+        yield
+    finally:
+        del sys.modules[module]
+
+
+# dnspython before 2.4 (Debian 12's 2.3) loads requests and urllib3 with dns.query, for DNS over HTTPS that
+# this plugin never asks: without requests, dns.query just has no DoH, and the plugin starts lean.
+with hidden("requests"):
+    import dns.query  # noqa: E402
 
 SERVICE = "PRYV_DNS"
 MAX_CNAMES = 8

@@ -259,8 +259,10 @@ class _PinnedAdapter(HTTPAdapter):
         }
 
     def cert_verify(self, conn, url, verify, cert):
-        # the context holds the trust already: naming a CA file here would make urllib3 load it again
+        # the context holds the trust already: naming a CA file here would make urllib3 load it again; Debian's
+        # urllib3 names its system bundle by default, which would also trust every public CA beside --ca-cert
         conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
+        conn.ca_certs = None
 
 
 def resolve(host, port, deadline, family=0):

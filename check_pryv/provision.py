@@ -10,8 +10,9 @@ It does what the healthcheck guide has an operator do by hand:
 4. creates the shared access --access-name with `manage` on `*` and no expiry or, when it already exists,
    takes its token from `GET /accesses`;
 5. checks the token with `GET /access-info` and `GET /events?limit=1`;
-6. writes the token to --token-file (mode 0600, atomically), or prints it alone on stdout. Everything
-   else goes to stderr, ending with the lines to paste into check_pryv_core, Icinga 2 and Nagios.
+6. writes the token to --token-file (mode 0600, atomically; --owner gives it to the user that runs the
+   checks), or prints it alone on stdout. Everything else goes to stderr, ending with the lines to paste
+   into check_pryv_core, Icinga 2 and Nagios.
 
 A second run finds the account and the access, gives the same token and changes nothing.
 
@@ -23,9 +24,12 @@ or --token-file holds another token (see --force); 2 bad arguments, or no passwo
 the core could not be reached or did not answer in time; 130 interrupted (Ctrl-C).
 """
 import argparse
+import collections
 import getpass
+import grp
 import json
 import os
+import pwd
 import re
 import shlex
 import signal
@@ -96,6 +100,9 @@ def make_parser():
     secrets.add_argument("--token-file", metavar="PATH",
                          help="write the token to PATH (mode 0600, atomically) instead of stdout")
     secrets.add_argument("--force", action="store_true", help="replace a --token-file that holds another token")
+    secrets.add_argument("--owner", metavar="USER[:GROUP]", type=owner_spec,
+                         help="give --token-file to USER, the one that runs the checks (nagios on Debian, icinga "
+                              "on RHEL): mode 0600, or 0640 for GROUP to read it too; root only")
     connection = options.add_connection_options(parser)
     connection.add_argument("-t", "--timeout", type=options.timeout_seconds, default=10,
                             help="seconds (whole, 1 to 3600) each call to the platform may take (default: %(default)s)")
@@ -143,6 +150,10 @@ def complete(args, parser):
             parser.error("cannot use --token-file %s: %s" % (args.token_file, problem))
     elif sys.stdout.failed:  # the token would be lost: say so before the platform is changed
         parser.error("stdout is closed: give --token-file PATH to receive the token")
+    if args.owner and not args.token_file:
+        parser.error("--owner applies to --token-file: without it the token goes to stdout")
+    if args.owner and os.geteuid() not in (0, args.owner.uid):
+        parser.error("--owner %s: only root can give a file to another user" % args.owner.spec)
 
 
 def provision(args, platform, password, prompted, parser):
@@ -342,8 +353,9 @@ def verify_token(platform, args, token):
 def deliver(args, token):
     """The token to --token-file or alone on stdout; then the lines to paste, on stderr."""
     if args.token_file:  # written before anything is printed: a closed output cannot lose it
-        done = save_token(args.token_file, token, args.force)
-        say("token %s %s (mode %04o)" % (done, args.token_file, os.stat(args.token_file).st_mode & 0o7777))
+        done = save_token(args.token_file, token, args.force, args.owner)
+        owner = ", owner %s" % args.owner.spec if args.owner else ""
+        say("token %s %s (mode %04o%s)" % (done, args.token_file, os.stat(args.token_file).st_mode & 0o7777, owner))
     elif not sys.stdout.write_raw(token + "\n"):  # the product itself: unscrubbed, on its own
         raise Refused("the token could not be written to stdout: give --token-file PATH (running again gives "
                       "the same token)")
@@ -369,23 +381,61 @@ def token_file_problem(path):
 
 
 def save_token(path, token, force, owner=None):
-    """Leave a file that holds this token alone; replace another token only with --force; atomically, 0600.
-
-    `owner` (uid, gid) gives the file to its reader; None keeps the replaced file's owner when run as root."""
+    """Leave a file that holds this token (for this owner) alone; replace another token only with --force;
+    atomically, 0600 (or --owner's mode). Without --owner, root replacing the file keeps its owner."""
     try:
         old = safefile.read(path, follow=False).strip() if os.path.lexists(path) else ""
     except (OSError, UnicodeDecodeError) as error:
         raise Refused("cannot read %s: %s" % (path, getattr(error, "strerror", None) or "not text"))
-    if old == token:
+    if old == token and (owner is None or owned_by(os.lstat(path), owner)):
         return "unchanged in"
-    if old and not force:
+    if old and old != token and not force:
         raise Refused("%s holds another token: not replaced (give --force to replace it; running again gives "
                       "the same token)" % path)
     try:
-        safefile.write_atomic(path, token + "\n", owner)
+        if owner is None:
+            safefile.write_atomic(path, token + "\n")
+        else:
+            safefile.write_atomic(path, token + "\n", (owner.uid, owner.gid), owner_mode(owner))
     except OSError as error:
         raise Refused("cannot write %s: %s" % (path, error.strerror))
-    return "replaced in" if old else "written to"
+    return "replaced in" if old and old != token else "written to"
+
+
+# --owner: who reads the token file. The temporary file changes hands before its rename, so that the token is
+# never, even for an instant, under its name with the wrong owner or mode.
+Owner = collections.namedtuple("Owner", "spec uid gid group_reads")
+
+
+def owner_spec(text):
+    """--owner USER[:GROUP], as this machine knows them (USER alone, or USER:, means USER's login group)."""
+    user, _, group = text.partition(":")
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise argparse.ArgumentTypeError("unknown user %r" % user)
+    if not group:
+        return Owner(user, entry.pw_uid, entry.pw_gid, False)
+    try:
+        return Owner("%s:%s" % (user, group), entry.pw_uid, grp.getgrnam(group).gr_gid, True)
+    except KeyError:
+        raise argparse.ArgumentTypeError("unknown group %r" % group)
+
+
+def owner_mode(owner):
+    return 0o640 if owner.group_reads else 0o600
+
+
+def reader_of(owner):
+    """Who reads the token file, in the lines to paste."""
+    if owner is None:
+        return "the user that runs the checks (see --owner)"
+    user, _, group = owner.spec.partition(":")
+    return "%s and the group %s" % (user, group) if group else user
+
+
+def owned_by(stat, owner):
+    return (stat.st_uid, stat.st_gid, stat.st_mode & 0o7777) == (owner.uid, owner.gid, owner_mode(owner))
 
 
 def paste_lines(args):
@@ -399,10 +449,13 @@ def paste_lines(args):
         shlex.quote(word) for word in option_words(platform_options(args)[1:])))
     if args.token_file:
         path = os.path.abspath(args.token_file)
+        reader = reader_of(args.owner)
         return ["# check it now:", core_command(args),
-                "# Icinga 2, on the Host object (the file readable by icinga on every node that runs the check):",
+                "# Icinga 2, on the Host object; the file readable by %s on every node that runs the check:"
+                % reader,
                 *icinga, 'vars.pryv_core_token_file = "%s"' % path,
-                "# Nagios, in resource.cfg (mode 600): the token file that nagios/pryv-commands.cfg reads",
+                "# Nagios, in resource.cfg (mode 600): the token file that nagios/pryv-commands.cfg reads, "
+                "readable by %s" % reader,
                 "$USER11$=%s" % path, "# Nagios, the service's command", nagios]
     return ["# the token went to stdout alone; with it in the environment variable PRYV_ACCESS_TOKEN,",
             "# check it now:", core_command(args),

@@ -58,10 +58,12 @@ def replaceable(path):
     return _refusal(mode)
 
 
-def write_atomic(path, text, owner=None):
-    """Put `text` in `path` (mode 0600) through a temporary file in the same directory, then an atomic rename.
+def write_atomic(path, text, owner=None, mode=0o600):
+    """Put `text` in `path` (`mode`, 0600 by default) through a temporary file in the same directory, then an
+    atomic rename.
 
-    `owner` is (uid, gid) to give the file, or None to keep the replaced file's owner when running as root.
+    `owner` is (uid, gid) to give the file, or None to keep the replaced file's owner when running as root; the
+    temporary file changes hands before the text is written, so the secret is never under another owner or mode.
     SIGINT and SIGTERM wait until the file is in place or gone: no half-written file, no stray copy of a secret.
     """
     problem = replaceable(path)
@@ -73,14 +75,15 @@ def write_atomic(path, text, owner=None):
         fd, temporary = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")  # O_EXCL, 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                if owner is None and os.geteuid() == 0 and os.path.exists(path):
+                    replaced = os.lstat(path)  # root replacing the monitoring user's file keeps its owner
+                    owner = replaced.st_uid, replaced.st_gid
+                if owner is not None:
+                    os.fchown(stream.fileno(), *owner)
+                os.fchmod(stream.fileno(), mode)
                 stream.write(text)
                 stream.flush()
                 os.fsync(stream.fileno())
-            if owner is None and os.geteuid() == 0 and os.path.exists(path):
-                replaced = os.lstat(path)  # root replacing the monitoring user's file keeps its owner
-                owner = replaced.st_uid, replaced.st_gid
-            if owner is not None:
-                os.chown(temporary, *owner)
             if replaceable(path):  # changed since the first look: never rename over a device or a link
                 raise FileProblem(0, replaceable(path))
             os.replace(temporary, path)

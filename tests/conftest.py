@@ -28,8 +28,20 @@ def require_binary(path):
     return found
 
 
+# CI sets it to the installed .deb's /usr/lib/nagios/plugins: the tests then run the package's plugins, on Debian's
+# python3 and libraries, instead of the virtualenv's scripts.
+PLUGIN_DIR = os.environ.get("CHECK_PRYV_PLUGIN_DIR")
+
+
 def plugin_path(name):
     """The installed console script of a plugin (tests run what operators run)."""
+    if PLUGIN_DIR:  # the package's plugins there; its other commands (check_pryv_setup) on PATH
+        script = os.path.join(PLUGIN_DIR, name)
+        script = script if os.access(script, os.X_OK) else shutil.which(name)
+        if not script:
+            pytest.fail("%s is neither in CHECK_PRYV_PLUGIN_DIR=%s nor on PATH: is the .deb installed?"
+                        % (name, PLUGIN_DIR))
+        return script
     script = os.path.join(os.path.dirname(sys.executable), name)
     if not os.access(script, os.X_OK):
         pytest.fail("%s is not installed next to %s: pip install -e .[test]" % (name, sys.executable))

@@ -121,7 +121,7 @@ def html_error_page(status, reason):
 
 # HTTP faults. Each: the server, the first line ({host} is the plugin's host, {who} "register" or "core"),
 # and a line the long output (-v) must start with. A dict gives each plugin its own first line.
-PAST = datetime.datetime(2019, 1, 1), datetime.datetime(2020, 1, 1)
+EXPIRED_ON = datetime.datetime(2020, 1, 1)
 WELCOME = ("<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n"
            "<h1>Welcome to nginx!</h1>\n</body>\n</html>\n")
 NOT_EXPECTED_JSON = {"meta": {"apiVersion": "1.9.3-open"}}  # its excerpt below has {{ }}: a format string
@@ -213,7 +213,7 @@ def http_runs(ca_file, token_file):
     tls = {
         "good certificate": ca.issue_cert("*.pryv.test", "pryv.test"),
         "untrusted certificate": trustme.CA(organization_name="Some Other CA").issue_cert("*.pryv.test"),
-        "expired certificate": ca.issue_cert("*.pryv.test", not_before=PAST[0], not_after=PAST[1]),
+        "expired certificate": ca.issue_cert("*.pryv.test", not_after=EXPIRED_ON),  # valid from trustme's 2000
         "certificate for another name": ca.issue_cert("other.example"),
     }
     with contextlib.ExitStack() as stack:

@@ -186,7 +186,8 @@ def by_type(objects, kind):
     return {o["properties"]["__name"]: o["properties"] for o in objects if o["type"] == kind}
 
 
-@pytest.mark.parametrize("const, expected_dir", [(None, "/usr/local/bin"), ("/opt/check_pryv/bin", "/opt/check_pryv/bin")])
+@pytest.mark.parametrize("const, expected_dir", [(None, "/usr/lib/nagios/plugins"),  # PluginDir, the .deb's
+                                                ("/opt/check_pryv/bin", "/opt/check_pryv/bin")])
 def test_commands_use_pryv_plugin_dir(validated, const, expected_dir):
     commands = by_type(validated[const], "CheckCommand")
     for name, script in COMMANDS.items():
@@ -468,7 +469,8 @@ def sandbox_hosts(sb, with_agent):
 def common_header(node, zone, port, notifications=False):
     return "\n".join([
         'const PluginDir = "/usr/lib/nagios/plugins"',
-        'const PryvPluginDir = %s' % q(plugin_dir()),
+        # the .deb's plugins are in PluginDir, PryvPluginDir's default: no constant, as an admin would have it
+        '' if plugin_dir() == "/usr/lib/nagios/plugins" else 'const PryvPluginDir = %s' % q(plugin_dir()),
         'const NodeName = %s' % q(node),
         'const ZoneName = %s' % q(zone),
         'include <itl>',

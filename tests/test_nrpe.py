@@ -39,7 +39,7 @@ from daemons import Daemon, free_ports
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "nrpe" / "pryv.cfg"
 CHECK_NRPE = "/usr/lib/nagios/plugins/check_nrpe"
-SHIPPED_PLUGIN_DIR = "/usr/local/bin"
+SHIPPED_PLUGIN_DIR = "/usr/lib/nagios/plugins"  # the .deb's
 SHIPPED_DOMAIN, SHIPPED_HOSTNAME = "pryv.example.com", "pryv.example.org"
 DEADLINE = 30
 WORDS = {"check_pryv_dns": "PRYV_DNS", "check_pryv_register": "PRYV_REGISTER", "check_pryv_core": "PRYV_CORE"}

@@ -28,6 +28,13 @@ def test_ci_runs_the_readme_test_command():
     assert command in read(".ci/run").splitlines()
 
 
+def test_ci_runs_the_readme_package_test_command():
+    """The installed .deb's test command, the chapter's third literal block."""
+    command = read("README.rst").split("Running the tests", 1)[1].split("::\n\n")[3].splitlines()[0].strip()
+    assert command.startswith("CHECK_PRYV_PLUGIN_DIR=/usr/lib/nagios/plugins /usr/bin/python3 -m pytest")
+    assert command in read(".ci/run").splitlines()
+
+
 def test_readme_is_valid_restructuredtext():
     import docutils.core
     import docutils.utils

@@ -1,14 +1,20 @@
 """check_pryv_setup against the sandbox, over real sockets: the guide's preparation, repeated safely."""
 import argparse
+import grp
 import json
 import os
+import pathlib
 import pty
+import pwd
 import re
 import select
 import shlex
+import shutil
 import signal
 import socket
 import stat
+import subprocess
+import tempfile
 import time
 
 import pytest
@@ -16,7 +22,7 @@ import requests
 
 from check_pryv import provision
 from check_pryv.client import Answer
-from conftest import dns_mode_args, dnsless_args, plugin_path, run_plugin
+from conftest import cannot, dns_mode_args, dnsless_args, plugin_path, run_plugin
 
 NEW_USER = "healthmetrics02"
 NEW_PASSWORD = "Fresh-Setup-Pass-42"
@@ -92,7 +98,8 @@ def test_setup_paste_lines(sandbox, tmp_path):
         "check_pryv_core --domain pryv.test --username healthmetrics02 --address 127.0.0.1 --port %d "
         "--ca-cert %s --token-file %s" % (sandbox.http_port, sandbox.ca_file, token_file))
     lines = [line.strip() for line in result.stderr.splitlines()]
-    icinga = lines.index("# Icinga 2, on the Host object (the file readable by icinga on every node that runs the check):")
+    icinga = lines.index("# Icinga 2, on the Host object; the file readable by the user that runs the checks (see "
+                         "--owner) on every node that runs the check:")
     # every variable the check needs, in the platform-wide names that pryv-services.conf reads
     assert lines[icinga + 1:icinga + 7] == [
         'vars.pryv_domain = "pryv.test"', 'vars.pryv_username = "healthmetrics02"',
@@ -220,6 +227,79 @@ def test_setup_token_file_in_missing_directory_is_a_usage_error(sandbox, tmp_pat
     assert result.returncode == 2
     assert "cannot use --token-file %s: directory %s does not exist" % (
         tmp_path / "nowhere" / "token", tmp_path / "nowhere") in result.stderr
+
+
+# --- --owner: the token file for the user that runs the checks ----------------------------------------
+
+def ownership(path):
+    """(owner, group, mode) of a file, by name."""
+    info = os.stat(path)
+    return pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name, stat.S_IMODE(info.st_mode)
+
+
+def readable_as(user, path):
+    """Whether `user` can read `path`, tried by a real process of that user."""
+    entry = pwd.getpwnam(user)
+    return subprocess.run(["cat", str(path)], user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
+                          capture_output=True, timeout=10).returncode == 0
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory every user may enter (pytest's tmp_path is root's alone), so that only the file's mode counts."""
+    if os.geteuid() != 0:
+        cannot("--owner gives a file to another user: root only")
+    folder = tempfile.mkdtemp(prefix="check_pryv-owner-")
+    os.chmod(folder, 0o755)
+    yield pathlib.Path(folder)
+    shutil.rmtree(folder)
+
+
+def test_setup_owner_gives_the_token_file_to_that_user_alone(sandbox, shared_dir):
+    token_file = shared_dir / "token"
+    result = setup(sandbox, "--token-file", str(token_file), "--owner", "nobody")
+    assert result.returncode == 0, result.stderr
+    assert "token written to %s (mode 0600, owner nobody)" % token_file in result.stderr
+    assert ownership(token_file) == ("nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name, 0o600)
+    assert readable_as("nobody", token_file) and not readable_as("nagios", token_file)
+    assert ("# Icinga 2, on the Host object; the file readable by nobody on every node that runs the check:"
+            in result.stderr)
+    assert ("# Nagios, in resource.cfg (mode 600): the token file that nagios/pryv-commands.cfg reads, "
+            "readable by nobody" in result.stderr)
+    assert sorted(p.name for p in shared_dir.iterdir()) == ["token"]  # no temporary file left behind
+    again = setup(sandbox, "--token-file", str(token_file), "--owner", "nobody")
+    assert "token unchanged in %s (mode 0600, owner nobody)" % token_file in again.stderr
+
+
+def test_setup_owner_with_a_group_lets_that_group_read(sandbox, shared_dir):
+    token_file = shared_dir / "token"
+    first = setup(sandbox, "--token-file", str(token_file))  # root's file, then given away on a second run
+    assert first.returncode == 0, first.stderr
+    result = setup(sandbox, "--token-file", str(token_file), "--owner", "nobody:nagios")
+    assert result.returncode == 0, result.stderr
+    assert "token written to %s (mode 0640, owner nobody:nagios)" % token_file in result.stderr
+    assert ownership(token_file) == ("nobody", "nagios", 0o640)
+    assert readable_as("nagios", token_file) and not readable_as("daemon", token_file)
+    assert "the file readable by nobody and the group nagios on every node" in result.stderr
+
+
+@pytest.mark.parametrize("owner, message", [
+    ("no-such-user", "argument --owner: unknown user 'no-such-user'"),
+    ("nobody:no-such-group", "argument --owner: unknown group 'no-such-group'"),
+])
+def test_setup_owner_unknown_is_a_usage_error(sandbox, tmp_path, owner, message):
+    result = setup(sandbox, "--token-file", str(tmp_path / "token"), "--owner", owner)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "check_pryv_setup: error: " + message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_setup_owner_without_token_file_is_a_usage_error(sandbox):
+    result = setup(sandbox, "--owner", "nobody")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "check_pryv_setup: error: --owner applies to --token-file: without it the token goes to stdout")
+    assert result.stdout == ""
 
 
 # --- the platform says no ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def server_context(names, cert_days=None):
     if cert_days is not None:  # UTC, naive, as trustme's own default
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
         not_after = now + datetime.timedelta(days=cert_days)
-        expiry = {"not_after": not_after, "not_before": min(now, not_after) - datetime.timedelta(days=1)}
+        expiry = {"not_after": not_after}  # Debian's trustme 0.9 has no not_before (its default start is 2000)
     certificate = ca.issue_cert(*names, **expiry)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     certificate.configure_cert(context)
