@@ -135,6 +135,7 @@ class Core:
         streams = {p["streamId"] for p in access["permissions"] if p["level"] != "create-only"}
         readable = [event for event in user["events"]
                     if access["type"] == "personal" or "*" in streams or streams & set(event["streamIds"])]
+        readable = self._events_filtered(request, user, readable)
         events = sorted(readable, key=lambda event: event["time"], reverse=True)[:int(limit)]
         return json_reply(200, {"events": events, "meta": meta()}, chunked=True)
 

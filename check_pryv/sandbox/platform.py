@@ -13,16 +13,18 @@ import dns.name
 
 from . import tls
 from .core import CORE_ROUTES, USERNAME_RE, Core, new_id
+from .cores import Cores
 from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
 from .messages import API_VERSION, Abort, api_error, bad_gateway, json_reply, unknown_resource
 from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
+from .writes import WRITE_ROUTES, Writes, event_route
 
 PLUGINS_DEFAULT_USERNAME = "healthmetrics01"  # the plugins' --username default
 
 
-class Sandbox(Register, Core, Zone):
+class Sandbox(Register, Core, Writes, Cores, Zone):
     """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server."""
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
@@ -198,13 +200,17 @@ class Sandbox(Register, Core, Zone):
 
     def _core(self, request, username, path, dns_mode):
         request.dns_mode = dns_mode
-        if self._faults["core"] == "down":
-            return bad_gateway()
         user = self._user(username)
+        if self._core_down(user):
+            return bad_gateway()
         if user is None:
             return api_error(404, "unknown-resource", f'Unknown user "{username}"')
-        handler = CORE_ROUTES.get((request.method, "/" + path.strip("/")))
-        return handler(self, request, user) if handler else unknown_resource()
+        route = (request.method, "/" + path.strip("/"))
+        handler = CORE_ROUTES.get(route) or WRITE_ROUTES.get(route)
+        if handler:
+            return handler(self, request, user)
+        by_id = event_route(request.method, path)
+        return by_id[0](self, request, user, by_id[1]) if by_id else unknown_resource()
 
     def _control(self, request):
         route = (request.method, request.path)

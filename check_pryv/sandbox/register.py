@@ -54,7 +54,7 @@ class Register:
             return sr_error(conflicts[0]) if len(conflicts) == 1 else sr_error("INVALID_DATA", conflicts)
         if not self._hosting_availability(dns_mode=True).get(hosting):
             return sr_error("UNAVAILABLE_HOSTING")
-        self._add_user(username, password, email, language)
+        self._add_user(username, password, email, language)["hosting"] = hosting  # lives on that hosting's core
         return json_reply(200, {"username": username, "server": f"{username}.{self.domain}",
                                 "apiEndpoint": self._api_endpoint(request, username)})
 
@@ -66,13 +66,14 @@ class Register:
 
     def _hostings(self, request, _):
         if request.dns_mode:
-            url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
+            url, core = self._url(f"sw.{self.domain}"), self._core_url
             (region, region_name), (zone, zone_name) = ("europe", "Europe"), ("switzerland", "Switzerland")
         else:
-            url = core = self._url(self.hostname)
+            url = self._url(self.hostname)
+            core = lambda _: url  # noqa: E731 - DNS-less: the one core is the platform's host
             (region, region_name), (zone, zone_name) = ("region1", "region1"), ("zone1", "zone1")
         hostings = {name: {"url": url, "name": name, "description": f"Sandbox hosting {name}", "available": up,
-                           "availableCore": core if up else ""}
+                           "availableCore": core(name) if up else ""}
                     for name, up in self._hosting_availability(request.dns_mode).items()}
         zones = {zone: {"name": zone_name, "hostings": hostings}}
         return json_reply(200, {"regions": {region: {"name": region_name, "zones": zones}}})
