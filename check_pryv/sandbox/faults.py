@@ -16,7 +16,7 @@ FAULT_CHOICES = {
     "dns": ("ok", "nxdomain", "servfail", "refused", "empty", "silent"),
     "hostings": ("ok", "all-available", "none-available"),
     "service-info": ("ok", "mismatch", "incomplete"),
-    "storage": ("ok", "read-only"),
+    "storage": ("ok", "read-only", "loses-writes"),
     "core-down": ("none", *DNS_MODE_HOSTINGS),
 }
 NUMERIC_FAULTS = {"delay": (0, 3600), "skew": (-1e6, 1e6)}  # seconds: (lowest, highest)

@@ -120,10 +120,12 @@ class Writes:
         if not isinstance(update, dict) or set(update) - {"content", "trashed", "time", "type", "description"}:
             return invalid_parameters("update")
         access = self._writable(request, user, event["streamIds"])
-        event.update(update, modified=time.time(), modifiedBy=access["id"])
-        if event.get("trashed") is False:
-            del event["trashed"]  # the real server shows the flag only when it is set
-        return json_reply(200, {"event": event, "meta": meta()})
+        # loses-writes: a storage that acknowledges an update and keeps the old value (a lost write cache)
+        updated = dict(event) if self._faults["storage"] == "loses-writes" else event
+        updated.update(update, modified=time.time(), modifiedBy=access["id"])
+        if updated.get("trashed") is False:
+            del updated["trashed"]  # the real server shows the flag only when it is set
+        return json_reply(200, {"event": updated, "meta": meta()})
 
     def _delete_event(self, request, user, event_id):
         """The first delete moves the event to the trash; a second one deletes it for good."""
