@@ -12,12 +12,15 @@ Session fixture ``real_server`` (hooked in conftest.py). It starts, in a private
 It yields a ``RealServer`` whose interface other tests rely on (keep it stable):
 
 - ``hostname`` ("127.0.0.1"), ``https_port`` (nginx), ``ca_file`` (the CA's PEM), ``public_url``
-  (``https://127.0.0.1:PORT/``, the server's ``dnsLess.publicUrl``),
+  (``https://127.0.0.1:PORT/``, the server's ``dnsLess.publicUrl``), ``cert_not_after`` (the UTC expiry of nginx's
+  certificate, CERT_DAYS days after the start),
 - ``http_port`` / ``http_url`` (the plain backend, ``http://127.0.0.1:PORT/``), ``admin_key``, ``trusted_origin``
   (an Origin that ``auth.trustedApps`` accepts), ``untrusted_origin`` (one it refuses),
 - ``request(method, path, **kwargs)``: a ``requests`` call to the HTTPS front (``path`` relative to the root,
   CA checked), ``backend_request(...)``: the same to the plain backend,
 - ``delete_user(username)``: ``DELETE /users/USERNAME`` with the admin key; returns the response,
+- ``sign_in(username, password, app_id="pryv-metrics")``: ``POST /USERNAME/auth/login`` with the trusted Origin;
+  returns the personal (session) token,
 - ``stop_backend()`` / ``start_backend()``: stop or restart the server alone, nginx staying up (tests of a 502),
 - ``dnsless_args()``: the plugins' connection options for the HTTPS front (``--hostname --port --ca-cert``),
 - ``log_tail()``: the last lines of the server's, nginx's and PostgreSQL's logs.
@@ -27,6 +30,7 @@ When the server is not built, a binary is missing or something does not start, t
 Everything it started is stopped at the end of the session and its directory removed.
 """
 import contextlib
+import datetime
 import glob
 import json
 import os
@@ -44,6 +48,7 @@ from daemons import HOST, Daemon, free_ports
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BUILD = pathlib.Path(os.environ.get("CHECK_PRYV_REAL_SERVER") or REPO / "build" / "real-server")
+CERT_DAYS = 20  # nginx's certificate: far enough from expiry to be OK by default, near enough to test the limits
 START_TIMEOUT = 60  # seconds; the server is ready in about 3 s on an idle machine, far more on a loaded CI one
 
 
@@ -195,7 +200,10 @@ class RealServer:
         import trustme
         ca = trustme.CA(organization_name="check_pryv real-server tests")
         ca.cert_pem.write_to_path(self.ca_file)
-        issued = ca.issue_cert(HOST, "localhost")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)  # naive UTC, as trustme
+        self.cert_not_after = now + datetime.timedelta(days=CERT_DAYS)
+        issued = ca.issue_cert(HOST, "localhost", not_before=now - datetime.timedelta(days=1),
+                               not_after=self.cert_not_after)
         chain, key = self.base / "nginx" / "server.pem", self.base / "nginx" / "server.key"
         chain.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
         issued.private_key_pem.write_to_path(str(key))
@@ -260,6 +268,12 @@ class RealServer:
 
     def delete_user(self, username):
         return self.request("DELETE", "users/" + username, headers={"Authorization": self.admin_key})
+
+    def sign_in(self, username, password, app_id="pryv-metrics"):
+        answer = self.request("POST", username + "/auth/login", headers={"Origin": self.trusted_origin},
+                              json={"username": username, "password": password, "appId": app_id})
+        answer.raise_for_status()
+        return answer.json()["token"]
 
 
 @contextlib.contextmanager
