@@ -89,14 +89,15 @@ def test_all_hostings_keeps_an_existing_account_of_a_closed_hosting(sandbox, tmp
 
 
 def test_all_hostings_dnsless_has_one_core(sandbox, tmp_path):
+    """open-pryv.io v2 DNS-less lists one hosting, `default`; its accounts live on the sandbox's first core."""
     result = setup_all(sandbox, tmp_path / "token", "--email", "ops@example.com", mode=dnsless_args)
     assert result.returncode == 0, result.stderr
-    assert sandbox._users["healthmetrics01-hosting1"]["email"] == "ops+hosting1@example.com"  # one address each
-    assert result.stderr.splitlines()[-1].strip() == PASTE % ("hosting1", "hosting1", tmp_path / "token-hosting1")
-    checked = core(sandbox, "healthmetrics01-hosting1", tmp_path / "token-hosting1", "--write", mode=dnsless_args)
+    assert sandbox._users["healthmetrics01-default"]["email"] == "ops+default@example.com"  # one address each
+    assert result.stderr.splitlines()[-1].strip() == PASTE % ("default", "default", tmp_path / "token-default")
+    checked = core(sandbox, "healthmetrics01-default", tmp_path / "token-default", "--write", mode=dnsless_args)
     assert checked.returncode == 0, checked.stdout
     sandbox.set_faults(**{"core-down": "hosting1"})
-    assert core(sandbox, "healthmetrics01-hosting1", tmp_path / "token-hosting1", mode=dnsless_args).returncode == 2
+    assert core(sandbox, "healthmetrics01-default", tmp_path / "token-default", mode=dnsless_args).returncode == 2
 
 
 def test_all_hostings_a_refused_hosting_is_reported_and_the_others_kept(sandbox, tmp_path):

@@ -38,7 +38,7 @@ def hosts(sb, dns_paste, dnsless_token_file):
             q(DNS_HOST), dsl_vars(dns_vars), "\n\t".join(dns_paste)),
         # an entry written by hand, with the write path on
         'object Host %s {\n\tcheck_command = "dummy"\n\taddress = "127.0.0.1"\n%s\n'
-        '\tvars.pryv_cores["hosting1"] = { username = "healthmetrics01-hosting1", token_file = %s, write = true }\n}'
+        '\tvars.pryv_cores["default"] = { username = "healthmetrics01-default", token_file = %s, write = true }\n}'
         % (q(DNSLESS_HOST), dsl_vars(dnsless_vars), q(dnsless_token_file)),
     ])
 
@@ -68,7 +68,7 @@ def cores_icinga(sandbox_session, tmp_path_factory):
         'object Zone ZoneName { endpoints = [ NodeName ] }',
         *['include %s' % q(SHIPPED / name) for name in ("pryv-commands.conf", "pryv-services.conf",
                                                         "pryv-cores.conf")],
-        hosts(sb, pasted_dictionary(made), tokens / "dnsless-hosting1.token"),
+        hosts(sb, pasted_dictionary(made), tokens / "dnsless-default.token"),
         '',
     ])
     master = Icinga2(binary, work / "master", MASTER, conf, certs)
@@ -89,7 +89,7 @@ def names(host, services):
 
 
 PER_CORE = names(DNS_HOST, ["pryv-core-%s" % h for h in HOSTINGS] + ["pryv-dns-%s" % h for h in HOSTINGS]) \
-    + names(DNSLESS_HOST, ["pryv-core-hosting1"])
+    + names(DNSLESS_HOST, ["pryv-core-default"])
 HEALTH = names(DNS_HOST, ["pryv-dns", "pryv-register", "pryv-core"]) + names(DNSLESS_HOST, ["pryv-register",
                                                                                             "pryv-core"])
 
@@ -116,7 +116,7 @@ def test_each_core_service_checks_its_own_account_then_only_the_broken_core_turn
         dns_result = results["%s!pryv-dns-%s" % (DNS_HOST, hosting)]
         assert dns_result["output"].startswith("PRYV_DNS OK - healthmetrics01-%s.pryv.test is 127.0.0.1 via "
                                                "co%s.pryv.test" % (hosting, hosting[-1])), dns_result["output"]
-    written = results["%s!pryv-core-hosting1" % DNSLESS_HOST]
+    written = results["%s!pryv-core-default" % DNSLESS_HOST]
     assert "--write" in written["command"]
     assert "; first run: stream check-pryv and its event created, read back" in written["output"]
 
