@@ -11,7 +11,8 @@ After the usual events?limit=1 call, on the health account's core (calls open-pr
 
 Nothing grows: one stream, one event, however many runs. States: OK when the value round-trips (also on the
 first run, which says it created them); CRITICAL when a write is refused (with the platform's error id and
-message: a read-only or failing storage gives `500 unexpected-error`), when the read-back differs, and when
+message: open-pryv.io v2 on a read-only PostgreSQL gives `500 unexpected-error` with the database's message),
+when the read-back differs, and when
 someone deleted or trashed the event (it is then created again, or restored, and the status line says so).
 Perfdata `write_time` (the calls that write) and `read_time` (the read-back), in seconds.
 """
@@ -137,6 +138,8 @@ class WritePath(nagiosplugin.Resource):
         if answer.status != 200:
             raise Failed("differs", "reading the event back failed: %s" % refusal(answer))
         event = self.event_of(answer, "reading the event back")
+        if "deleted" in event:  # v2 answers a deleted event's id with its tombstone
+            raise Failed("differs", "reading the event back: it was deleted meanwhile")
         if event.get("content") != value or event.get("trashed") is True:
             read = "a trashed event" if event.get("trashed") is True else "'%s'" % one_line(event.get("content"), 40)
             raise Failed("differs", "read-back differs: wrote '%s', read %s" % (value, read))

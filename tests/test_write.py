@@ -71,9 +71,9 @@ def test_write_refused_by_a_read_only_storage_is_critical(sandbox):
     sandbox.set_faults(storage="read-only")
     result = write(sandbox)
     assert result.returncode == 2, result.stdout
-    assert re.fullmatch(EVENTS_OK + "updating the event refused: 500 unexpected-error: Unexpected error: cannot "
-                        r"execute UPDATE in a read-only transaction \| clock_skew=-?\d+\.?\d*s time=\S+ "
-                        r"write_time=\d+\.?\d*s;;;0", first_line(result)), result.stdout
+    assert re.fullmatch(EVENTS_OK + 'updating the event refused: 500 unexpected-error: Error from data store '
+                        r'"local": Unexpected error: cannot execute UPDATE in a read-only transaction \| '
+                        r"clock_skew=-?\d+\.?\d*s time=\S+ write_time=\d+\.?\d*s;;;0", first_line(result)), result.stdout
     assert result.stdout.startswith("PRYV_CORE CRITICAL")
 
 
@@ -81,7 +81,7 @@ def test_write_on_first_run_refused_by_a_read_only_storage_is_critical(sandbox):
     sandbox.set_faults(storage="read-only")
     result = write(sandbox)
     assert result.returncode == 2, result.stdout
-    assert ("; creating the stream refused: 500 unexpected-error: Unexpected error: cannot execute UPDATE in a "
+    assert ("; creating the stream refused: 500 unexpected-error: Unexpected error: cannot execute INSERT in a "
             "read-only transaction |") in first_line(result), result.stdout
     assert stream_events(sandbox) == []
 
@@ -122,6 +122,17 @@ def test_write_event_trashed_by_someone_is_restored_and_said(sandbox):
     events = stream_events(sandbox)
     assert [e["id"] for e in events] == [event_id] and "trashed" not in events[0]
     assert write(sandbox).returncode == 0
+
+
+def test_write_event_deleted_between_the_find_and_the_update_is_critical(sandbox):
+    """open-pryv.io v2 answers GET /events/ID of a deleted event with its tombstone, `{"id", "deleted"}`."""
+    write(sandbox)
+    event = stream_events(sandbox)[0]
+    sandbox._users[sandbox.username]["deletions"] = {event["id"]: 1.0}  # deleted for good, after the find
+    result = write(sandbox)
+    assert result.returncode == 2, result.stdout
+    assert "; updating the event refused: 500 unexpected-error: Unexpected error: Cannot read properties of " \
+           "undefined (reading 'length') |" in first_line(result), result.stdout
 
 
 def test_write_with_a_read_only_access_is_critical(sandbox, tmp_path):

@@ -11,9 +11,12 @@ from .core import new_id
 from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta
 
 EVENT_TYPE_RE = re.compile(r"(series:)?[a-z0-9-]+/[a-z0-9-]+")
-# What open-pryv.io answers when PostgreSQL is read-only (default_transaction_read_only, a replica, a full disk
-# remounted read-only): the storage's exception becomes a 500 unexpected-error carrying the database's message.
-READ_ONLY_MESSAGE = "Unexpected error: cannot execute UPDATE in a read-only transaction"
+# What open-pryv.io v2 answers when its PostgreSQL is read-only (measured with default_transaction_read_only on):
+# the database's exception becomes a 500 unexpected-error carrying its message; events go through the data store.
+READ_ONLY_MESSAGE = "Unexpected error: cannot execute %s in a read-only transaction"
+DATA_STORE = 'Error from data store "local": '
+# v2's answer to an update of an event deleted for good (its tombstone has no streamIds): a crash of the method
+DELETED_UPDATE_MESSAGE = "Unexpected error: Cannot read properties of undefined (reading 'length')"
 FORBIDDEN_MESSAGE = "The given token's access permissions do not allow this operation."
 WRITE_LEVELS = ("contribute", "manage")
 
@@ -31,13 +34,13 @@ class Writes:
 
     Expects from the Sandbox: _faults and Core's _authorize()."""
 
-    def _writable(self, request, user, stream_ids, levels=WRITE_LEVELS):
-        """The access, once it may write to those streams and the storage takes writes; else Abort."""
+    def _writable(self, request, user, stream_ids, statement, levels=WRITE_LEVELS, store=DATA_STORE):
+        """The access, once it may write to those streams and the storage takes the SQL `statement`; else Abort."""
         access = self._authorize(request, user)
         if not _can(access, stream_ids, levels):
             raise Abort(api_error(403, "forbidden", FORBIDDEN_MESSAGE))
         if self._faults["storage"] == "read-only":
-            raise Abort(api_error(500, "unexpected-error", READ_ONLY_MESSAGE))
+            raise Abort(api_error(500, "unexpected-error", store + READ_ONLY_MESSAGE % statement))
         return access
 
     def _events_filtered(self, request, user, events):
@@ -70,13 +73,13 @@ class Writes:
                                           ("name", isinstance(name, str) and name != "")) if not valid]
         if bad:
             return invalid_parameters(*bad)
-        access = self._writable(request, user, [stream_id], ("manage",))
+        access = self._writable(request, user, [stream_id], "INSERT", ("manage",), store="")
         streams = user.setdefault("streams", {})
         if stream_id in streams:
             return item_exists("stream", {"id": stream_id})
         now = time.time()
         stream = {"id": stream_id, "name": name, "parentId": None, "created": now, "createdBy": access["id"],
-                  "modified": now, "modifiedBy": access["id"], "children": []}
+                  "modified": now, "modifiedBy": access["id"]}
         streams[stream_id] = stream
         return json_reply(201, {"stream": stream, "meta": meta()})
 
@@ -93,7 +96,7 @@ class Writes:
         if unknown:
             return api_error(400, "unknown-referenced-resource", 'Unknown referenced stream "%s"'
                              % '", "'.join(unknown), {"streamIds": unknown})
-        access = self._writable(request, user, stream_ids)
+        access = self._writable(request, user, stream_ids, "INSERT")
         now = time.time()
         event = {"id": new_id(), "time": body.get("time", now), "streamIds": stream_ids, "type": kind,
                  "content": body.get("content"), "created": now, "createdBy": access["id"],
@@ -103,12 +106,17 @@ class Writes:
 
     def _find_event(self, user, event_id):
         event = next((e for e in user["events"] if e["id"] == event_id), None)
+        if event_id in user.setdefault("deletions", {}):
+            raise Abort(api_error(500, "unexpected-error", DELETED_UPDATE_MESSAGE))
         if event is None:
             raise Abort(api_error(404, "unknown-resource", 'Unknown event "%s"' % event_id))
         return event
 
     def _get_event(self, request, user, event_id):
         access = self._authorize(request, user)
+        deleted = user.setdefault("deletions", {}).get(event_id)
+        if deleted is not None:  # v2 keeps a tombstone, and shows it
+            return json_reply(200, {"event": {"id": event_id, "deleted": deleted}, "meta": meta()})
         event = self._find_event(user, event_id)
         if not _can(access, event["streamIds"], ("read", "contribute", "manage")):
             return api_error(403, "forbidden", FORBIDDEN_MESSAGE)
@@ -119,7 +127,7 @@ class Writes:
         update = request.json()
         if not isinstance(update, dict) or set(update) - {"content", "trashed", "time", "type", "description"}:
             return invalid_parameters("update")
-        access = self._writable(request, user, event["streamIds"])
+        access = self._writable(request, user, event["streamIds"], "UPDATE")
         # loses-writes: a storage that acknowledges an update and keeps the old value (a lost write cache)
         updated = dict(event) if self._faults["storage"] == "loses-writes" else event
         updated.update(update, modified=time.time(), modifiedBy=access["id"])
@@ -130,11 +138,12 @@ class Writes:
     def _delete_event(self, request, user, event_id):
         """The first delete moves the event to the trash; a second one deletes it for good."""
         event = self._find_event(user, event_id)
-        access = self._writable(request, user, event["streamIds"])
+        access = self._writable(request, user, event["streamIds"], "UPDATE")
         if not event.get("trashed"):
             event.update(trashed=True, modified=time.time(), modifiedBy=access["id"])
             return json_reply(200, {"event": event, "meta": meta()})
         user["events"].remove(event)
+        user["deletions"][event_id] = time.time()
         return json_reply(200, {"eventDeletion": {"id": event_id}, "meta": meta()})
 
 
