@@ -110,3 +110,21 @@ def test_write_refused_by_a_read_only_database_is_critical(real_server, writer):
     again = write(real_server, writer)
     assert again.returncode == 0, again.stdout
     assert re.match(EVENTS % "OK" + "event written and read back" + PERF, first_line(again)), again.stdout
+
+
+def test_all_hostings_prepares_the_one_core_of_a_dnsless_platform(real_server, tmp_path):
+    """v2 DNS-less lists one hosting: one account, USERNAME-HOSTING, whose core takes the write path."""
+    made = run_plugin("check_pryv_setup", *real_server.dnsless_args(), "--username", "healthcores01", "--all-hostings",
+                      "--token-file", str(tmp_path / "pryv.token"), env={"PRYV_PASSWORD": PASSWORD}, timeout=60)
+    assert made.returncode == 0, made.stderr
+    dictionary = [line.strip() for line in made.stderr.splitlines() if line.strip().startswith("vars.pryv_cores[")]
+    hosting = list(real_server.request("GET", "reg/hostings").json()["regions"]["default"]["zones"]["default"]
+                   ["hostings"])
+    assert len(hosting) == 1 and dictionary == [
+        'vars.pryv_cores["%s"] = { username = "healthcores01-%s", token_file = "%s" }'
+        % (hosting[0], hosting[0], tmp_path / ("pryv-%s.token" % hosting[0]))]
+    checked = run_plugin("check_pryv_core", *real_server.dnsless_args(), "--username", "healthcores01-" + hosting[0],
+                         "--token-file", str(tmp_path / ("pryv-%s.token" % hosting[0])), "--write")
+    assert checked.returncode == 0, checked.stdout
+    assert re.match(EVENTS % "OK" + "first run: stream check-pryv and its event created, read back" + PERF,
+                    first_line(checked)), checked.stdout
