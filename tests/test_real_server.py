@@ -214,3 +214,28 @@ def test_backend_stopped_behind_nginx_is_critical_502(real_server, health):
     finally:
         real_server.start_backend()
     assert_line(core(real_server, health[1]), 0, r"PRYV_CORE OK - ")
+
+
+# ---- DNS mode: the server's own DNS code beside the core; nginx routes DNS mode's host names (tests/realserver.py)
+
+def dns(real_dns, username):
+    return run_plugin("check_pryv_dns", "--domain", real_dns.domain, "--username", username, "--server", "127.0.0.1",
+                      "--port", str(real_dns.port))
+
+
+def test_dns_mode_dns_answers_the_health_account(real_dns, health):
+    assert_line(dns(real_dns, USER), 0,
+                r"PRYV_DNS OK - %s\.pryv\.test is 127\.0\.0\.1 \(127\.0\.0\.1 in %s\) \| %s" % (USER, TIME, PERF_TIME))
+
+
+def test_dns_mode_dns_unknown_user_is_critical(real_dns):
+    assert_line(dns(real_dns, "nobody-here01"), 2,
+                r"PRYV_DNS CRITICAL - nobody-here01\.pryv\.test does not exist \(NXDOMAIN from 127\.0\.0\.1\) \| ")
+
+
+def test_dns_mode_register_and_core(real_server, health):
+    assert_line(run_plugin("check_pryv_register", *real_server.dns_mode_args(), "--username", USER), 0,
+                r"PRYV_REGISTER OK - register knows %s \(200 in %s\) \| %s" % (USER, TIME, PERF_TIME))
+    assert_line(run_plugin("check_pryv_core", *real_server.dns_mode_args(), "--username", USER,
+                           "--token-file", str(health[1])), 0,
+                r"PRYV_CORE OK - events answered 200 in %s \(API %s\) \| %s" % (TIME, API, CORE_PERF))
