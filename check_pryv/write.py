@@ -122,7 +122,7 @@ class WritePath(nagiosplugin.Resource):
         self.write_time += answer.elapsed
         if answer.status in (200, 201) or (answer.pryv_error or ("",))[0] == also_fine:
             return answer
-        raise Failed("refused", "%s refused: %s" % (doing, refusal(answer)))
+        raise Failed("refused", "%s refused: %s" % (doing, answer.problem()))
 
     @staticmethod
     def event_of(answer, doing):
@@ -136,7 +136,7 @@ class WritePath(nagiosplugin.Resource):
         answer = self.call("GET", "events/" + quote(event_id, safe=""))
         self.read_time = answer.elapsed
         if answer.status != 200:
-            raise Failed("differs", "reading the event back failed: %s" % refusal(answer))
+            raise Failed("differs", "reading the event back failed: %s" % answer.problem())
         event = self.event_of(answer, "reading the event back")
         if "deleted" in event:  # v2 answers a deleted event's id with its tombstone
             raise Failed("differs", "reading the event back: it was deleted meanwhile")
@@ -146,14 +146,6 @@ class WritePath(nagiosplugin.Resource):
 
     def details(self):
         return self.lines
-
-
-def refusal(answer):
-    """`500 unexpected-error: message` as the platform said it, or what else came back."""
-    error = answer.pryv_error
-    if error:
-        return "%d %s%s" % (answer.status, error[0], ": " + error[1] if error[1] else "")
-    return answer.problem()
 
 
 class WriteContext(nagiosplugin.Context):
