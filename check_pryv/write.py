@@ -18,8 +18,8 @@ Perfdata `write_time` (the calls that write) and `read_time` (the read-back), in
 """
 import argparse
 import json
+import os
 import re
-import secrets
 import time
 from urllib.parse import quote
 
@@ -75,7 +75,7 @@ class WritePath(nagiosplugin.Resource):
                                       context="read_time")
 
     def round_trip(self):
-        value = "check_pryv %s %s" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), secrets.token_hex(4))
+        value = "check_pryv %s %s" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.urandom(4).hex())
         event, stream_exists = self.find()
         if event is None:
             if not stream_exists:
