@@ -38,8 +38,10 @@ def hosts(sb, dns_paste, dnsless_token_file):
             q(DNS_HOST), dsl_vars(dns_vars), "\n\t".join(dns_paste)),
         # an entry written by hand, with the write path on
         'object Host %s {\n\tcheck_command = "dummy"\n\taddress = "127.0.0.1"\n%s\n'
-        '\tvars.pryv_cores["default"] = { username = "healthmetrics01-default", token_file = %s, write = true }\n}'
-        % (q(DNSLESS_HOST), dsl_vars(dnsless_vars), q(dnsless_token_file)),
+        '\tvars.pryv_cores["default"] = { username = "healthmetrics01-default", token_file = %s, write = true,'
+        ' address = "127.0.0.1" }\n'
+        '\tvars.pryv_cores["health"] = { username = %s, token_file = %s }\n}'
+        % (q(DNSLESS_HOST), dsl_vars(dnsless_vars), q(dnsless_token_file), q(sb.username), q(sb.token_file)),
     ])
 
 
@@ -89,7 +91,7 @@ def names(host, services):
 
 
 PER_CORE = names(DNS_HOST, ["pryv-core-%s" % h for h in HOSTINGS] + ["pryv-dns-%s" % h for h in HOSTINGS]) \
-    + names(DNSLESS_HOST, ["pryv-core-default"])
+    + names(DNSLESS_HOST, ["pryv-core-default", "pryv-core-health"])
 HEALTH = names(DNS_HOST, ["pryv-dns", "pryv-register", "pryv-core"]) + names(DNSLESS_HOST, ["pryv-register",
                                                                                             "pryv-core"])
 
@@ -118,6 +120,9 @@ def test_each_core_service_checks_its_own_account_then_only_the_broken_core_turn
                                                "co%s.pryv.test" % (hosting, hosting[-1])), dns_result["output"]
     written = results["%s!pryv-core-default" % DNSLESS_HOST]
     assert "--write" in written["command"]
+    assert written["command"][written["command"].index("--address") + 1] == "127.0.0.1"
+    named = results["%s!pryv-core-health" % DNSLESS_HOST]["command"]  # any name: the key is the service's
+    assert named[named.index("--username") + 1] == sb.username and "--write" not in named
     assert "; first run: stream check-pryv and its event created, read back" in written["output"]
 
     sb.set_faults(**{"core-down": "hosting2"})
