@@ -31,8 +31,8 @@ It yields a ``RealServer`` whose interface other tests rely on (keep it stable):
 
 Session fixture ``real_dns`` (also in conftest.py): the server's own DNS code (``components/dns-server``) run by
 ``tests/realserver_dns.js`` beside the DNS-less core, on the same PostgreSQL, answering ``USER.DOMAIN`` with
-127.0.0.1 for the accounts the core hosts. It yields a ``RealDns`` with ``domain``, ``port`` (UDP and TCP on
-127.0.0.1) and ``log_tail()``.
+127.0.0.1 for the accounts the core hosts. It yields a ``RealDns`` with ``domain``, ``port`` (UDP only on 127.0.0.1:
+the server's DNS does not listen on TCP) and ``log_tail()``.
 
 When the server is not built, a binary is missing or something does not start, the fixture calls conftest's
 ``cannot()`` with the reason and the logs' tail: skip on a laptop, fail in CI (CHECK_PRYV_REQUIRE_DAEMONS=1).
