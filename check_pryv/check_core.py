@@ -18,6 +18,13 @@ value by --skew-warning/--skew-critical when given.
 With --expect-api-version PREFIX: WARNING when the core reports another API version (`1.9` matches 1.9.3-open,
 not 1.10.0). With --certificate-days WARN[,CRIT], the certificate the call got is judged too (perfdata
 certificate_days).
+
+With --write, the core must also save data: one event of the stream --write-stream (default check-pryv), made
+on the first run, gets a fresh value that is read back (details in README.rst, "The write path"). The access
+needs contribute or manage on that stream (manage to create it). CRITICAL when a write is refused (the
+platform's error id and message), when the value read back differs, and when someone deleted or trashed the
+event (created again or restored, and said). Perfdata write_time and read_time; --write-warning and
+--write-critical judge write_time.
 """
 import argparse
 import os
@@ -25,7 +32,7 @@ import re
 
 import nagiosplugin
 
-from check_pryv import options, plugin, probe, safefile, secret
+from check_pryv import options, plugin, probe, safefile, secret, write
 from check_pryv.client import Answer
 
 SERVICE = "PRYV_CORE"
@@ -157,6 +164,7 @@ def make_parser():
     limits.add_argument("--expect-api-version", type=api_version_prefix, metavar="PREFIX",
                         help="WARNING when the API version the core reports does not start with PREFIX "
                              "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
+    write.add_options(parser)
     return parser
 
 
@@ -172,7 +180,11 @@ def build(args, deadline):
         contexts.append(probe.CertificateContext(*certificate_days))
     if args.expect_api_version:
         contexts.append(ApiVersionContext(args.expect_api_version))
-    return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
+    if not args.write:
+        return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
+    writes = write.WritePath(client, target, args.username, token, args.write_stream, resource)
+    return nagiosplugin.Check(resource, writes, *contexts, *write.contexts(args),
+                              write.Summary("core", lambda: resource.details() + writes.details()))
 
 
 def main(argv=None):

@@ -52,17 +52,19 @@ class PlainScalarContext(nagiosplugin.ScalarContext):
 
 
 class TimeContext(PlainScalarContext):
-    """The response time in seconds, judged by -w/-c; perfdata `time=0.042s;1;2;0;TIMEOUT` like check_http."""
+    """The response time in seconds, judged by -w/-c; perfdata `time=0.042s;1;2;0;TIMEOUT` like check_http.
+    Other times (`name`, in words `what`) are judged and worded the same way."""
 
-    def __init__(self, warning, critical):
-        super().__init__("time", warning, critical)
+    def __init__(self, warning, critical, name="time", what="response time"):
+        super().__init__(name, warning, critical)
+        self.what = what
 
     def evaluate(self, metric, resource):
         result = super().evaluate(metric, resource)
         if result.state != nagiosplugin.Ok:
             limit = self.critical if result.state == nagiosplugin.Critical else self.warning
-            return self.result_cls(result.state, "response time %.3fs %s" % (metric.value,
-                                                                           beyond(metric.value, limit)), metric)
+            return self.result_cls(result.state, "%s %.3fs %s" % (self.what, metric.value, beyond(metric.value, limit)),
+                                   metric)
         return result
 
 

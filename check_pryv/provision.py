@@ -27,6 +27,7 @@ import argparse
 import collections
 import getpass
 import grp
+import hashlib
 import json
 import os
 import pwd
@@ -87,6 +88,11 @@ def make_parser():
     platform.add_argument("--hosting", metavar="NAME",
                           help="DNS mode: where to create the account "
                                "(default: the first hosting that /hostings marks available)")
+    platform.add_argument("--all-hostings", action="store_true",
+                          help="one health account per hosting that /hostings marks available, USERNAME-HOSTING "
+                               "(each with its token file: --token-file PATH gives PATH-HOSTING, or "
+                               "NAME-HOSTING.EXT for NAME.EXT), reusing what exists; ends with the Icinga 2 "
+                               "dictionary vars.pryv_cores to paste")
     platform.add_argument("--app-id", default="pryv-metrics", help="the app id to sign in with (default: %(default)s)")
     platform.add_argument("--origin", type=origin_url,
                           help="the Origin header of the sign-in, one the platform trusts "
@@ -127,6 +133,8 @@ def main(argv=None):
     try:                                                       # the terminal on its way out)
         password, prompted = read_password(args, parser)
         secret.add(password)
+        if args.all_hostings:
+            sys.exit(provision_all_hostings(args, password, prompted, parser))
         token = provision(args, Platform(args), password, prompted, parser)
         deliver(args, token)
     except Refused as error:
@@ -346,6 +354,91 @@ def verify_token(platform, args, token):
     if answer.status != 200 or not isinstance(body.get("events"), list):
         raise Refused("core: the token does not read events: events?limit=1 answered %s" % explain(answer))
     say("core: token verified (access-info, events?limit=1)")
+
+
+# --- every hosting: one account each (--all-hostings) -------------------------------------------------
+
+USERNAME_MAX = 60  # Pryv's rule, register and core alike: ^[a-z0-9][a-z0-9-]{3,58}[a-z0-9]$
+
+
+def hosting_suffix(hosting):
+    """What names a hosting in a username and a file name: its name in lower-case letters, digits and '-', and
+    when that is not its exact name, a short digest of it so that two hostings never share an account."""
+    label = re.sub(r"[^a-z0-9]+", "-", hosting.lower()).strip("-")
+    if label == hosting:
+        return label
+    return ("%s-%s" % (label, hashlib.sha256(hosting.encode()).hexdigest()[:6])).lstrip("-")
+
+
+def hosting_account(args, hosting):
+    """(username, token file, e-mail) of the health account of `hosting`, all derived from the options."""
+    suffix = hosting_suffix(hosting)
+    room = USERNAME_MAX - len(args.username) - 1
+    if len(suffix) > room:  # cut the label, keep the digest that tells hostings apart
+        digest = hashlib.sha256(hosting.encode()).hexdigest()[:6]
+        label = suffix[:max(0, room - len(digest) - 1)].strip("-")
+        suffix = "%s-%s" % (label, digest) if label else digest
+    if len(suffix) > room:
+        raise Refused("--username %s leaves no room for the hosting's name within Pryv's %d characters: give a "
+                      "shorter one" % (args.username, USERNAME_MAX))
+    username = "%s-%s" % (args.username, suffix)
+    stem, extension = os.path.splitext(args.token_file)
+    local, _, domain = args.email.partition("@")
+    # the default e-mail follows the username; an operator's own address gets a +tag, one per account
+    email = "%s@%s" % (username, domain) if local == args.username else "%s+%s@%s" % (local, suffix, domain)
+    return username, "%s-%s%s" % (stem, suffix, extension), email
+
+
+def provision_all_hostings(args, password, prompted, parser):
+    """One account per available hosting (and the existing ones of the others); returns the exit code."""
+    if not args.token_file:
+        parser.error("--all-hostings needs --token-file PATH: each hosting's token goes to a file named after PATH")
+    if args.hosting:
+        parser.error("--all-hostings and --hosting contradict each other")
+    answer = Platform(args).register("GET", "hostings")
+    hostings = list_hostings(answer.json) if answer.status == 200 else None
+    if not hostings:
+        raise Refused("register: /hostings answered %s" % (explain(answer) if hostings is None else "no hosting"))
+    ready, unused, code = [], [], 0
+    for hosting, available in hostings:
+        one = argparse.Namespace(**vars(args))
+        try:
+            one.username, one.token_file, one.email = hosting_account(args, hosting)
+            one.hosting = hosting if args.domain else None  # DNS-less: one core, the register takes no hosting
+            say("hosting %s: account %s" % (hosting, one.username))
+            platform = Platform(one)
+            if not available and not account_exists(platform, one.username):
+                unused.append((hosting, "not available for new accounts, and no account %s on it" % one.username))
+                continue
+            token = provision(one, platform, password, prompted, parser)
+            say("token %s %s" % (save_token(one.token_file, token, args.force, args.owner), one.token_file))
+            ready.append((hosting, one))
+        except Refused as error:
+            unused.append((hosting, str(error)))
+            code = code or REFUSED
+        except Unreachable as error:
+            unused.append((hosting, str(error)))
+            code = UNREACHABLE if code != REFUSED else code
+    say("")
+    for hosting, why in unused:
+        say("hosting %s not used: %s" % (hosting, why))
+    if not ready:
+        say("%s: error: no hosting could be used" % PROG)
+        return code or REFUSED
+    say("Lines to paste:")
+    for line in all_hostings_paste_lines(ready):
+        say("  " + line)
+    return code
+
+
+def all_hostings_paste_lines(ready):
+    """The commands that check each account now, and the Icinga 2 dictionary that icinga2/pryv-cores.conf reads."""
+    lines = ["# check them now:"] + [core_command(one) for _, one in ready]
+    lines.append("# Icinga 2, on the Host object (each file readable by icinga on every node that runs the check):")
+    for hosting, one in ready:
+        lines.append("vars.pryv_cores[%s] = { username = %s, token_file = %s }" % (
+            json.dumps(hosting), json.dumps(one.username), json.dumps(os.path.abspath(one.token_file))))
+    return lines
 
 
 # --- the token, and what to paste ----------------------------------------------------------------------

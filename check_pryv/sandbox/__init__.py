@@ -10,7 +10,8 @@ with ``Sandbox.set_faults``, the ``/_sandbox/faults`` endpoint or ``--fault NAME
         ...  # https://127.0.0.1:sb.http_port/ (CA: sb.ca_file), DNS on 127.0.0.1:sb.dns_port
 
 Modules, one per part of the platform: ``platform`` (the Sandbox: state, routing, start/stop),
-``register``, ``core`` (accounts, accesses, events, login), ``dns``, ``tls``, ``faults``,
+``register``, ``core`` (accounts, accesses, events, login), ``writes`` (streams and events written, the
+storage faults), ``cores`` (one core per hosting), ``dns``, ``tls``, ``faults``,
 ``messages`` (requests, replies, error bodies), ``server`` (the sockets) and ``command``
 (check_pryv_sandbox). Stdlib and dnspython only; trustme is imported when HTTPS needs a certificate.
 """

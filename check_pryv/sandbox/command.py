@@ -38,6 +38,11 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
                                      old-HOSTNAME); incomplete: no api nor access
   api-version=VERSION                the API version reported (header, meta, service info; default
                                      1.9.3-open)
+  storage=ok|read-only|loses-writes  read-only: every write to streams and events gets 500
+                                     unexpected-error (as a read-only PostgreSQL gives); loses-writes:
+                                     an event update is acknowledged but not kept
+  core-down=none|hosting1|hosting2   the core of that hosting alone answers nginx's 502 (DNS mode:
+                                     each hosting has its core, coN.DOMAIN)
 
 The server certificate lasts until the year 3000; --cert-days DAYS makes it end DAYS days from now
 (a negative number: it expired that long ago).

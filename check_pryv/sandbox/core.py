@@ -232,6 +232,7 @@ class Core:
         streams = {p["streamId"] for p in access["permissions"] if p["level"] != "create-only"}
         readable = [event for event in user["events"]
                     if access["type"] == "personal" or "*" in streams or streams & set(event["streamIds"])]
+        readable = self._events_filtered(request, user, readable)
         events = sorted(readable, key=lambda event: event["time"], reverse=True)[:max(0, int(limit))]
         reply = json_reply(200, {"events": events, "meta": meta()}, chunked=True)
         reply.headers["Content-Type"] = "application/json"  # a streamed result's (api-server/src/Result.ts)

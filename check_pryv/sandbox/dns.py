@@ -12,10 +12,11 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
+from .cores import CORE_LABELS
 from .messages import SERIAL
 
 DNS_TTL = 60
-INFRA_LABELS = frozenset({"reg", "sw", "co1"})  # platform hosts under DOMAIN, never users
+INFRA_LABELS = frozenset({"reg", "sw", *CORE_LABELS.values()})  # platform hosts under DOMAIN, never users
 ADDRESSES = {dns.rdatatype.A: "127.0.0.1", dns.rdatatype.AAAA: "::1"}
 
 
@@ -69,8 +70,9 @@ class Zone:
             return [self._rrset(name, rdtype, f"reg.{self.domain}.")]
         if not labels or label in INFRA_LABELS:
             return self._addresses(name, rdtype)
-        if label and self._user(label) is not None:  # a user: CNAME to its core, then the core's address
-            core = dns.name.from_text("co1", self._zone)
+        user = self._user(label) if label else None
+        if user is not None:  # a user: CNAME to its hosting's core, then the core's address
+            core = dns.name.from_text(self._core_label(user), self._zone)
             return [self._rrset(name, dns.rdatatype.CNAME, core.to_text()), *self._addresses(core, rdtype)]
         return []
 

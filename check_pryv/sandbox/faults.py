@@ -6,6 +6,7 @@ import json
 import re
 
 from .messages import API_VERSION
+from .register import DNS_MODE_HOSTINGS
 
 FAULT_CHOICES = {
     "core": ("ok", "down"),
@@ -15,10 +16,13 @@ FAULT_CHOICES = {
     "dns": ("ok", "nxdomain", "servfail", "refused", "empty", "silent"),
     "hostings": ("ok", "all-available", "none-available"),
     "service-info": ("ok", "mismatch", "incomplete"),
+    "storage": ("ok", "read-only", "loses-writes"),
+    "core-down": ("none", *DNS_MODE_HOSTINGS),
 }
 NUMERIC_FAULTS = {"delay": (0, 3600), "skew": (-1e6, 1e6)}  # seconds: (lowest, highest)
 TEXT_FAULTS = {"api-version": re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,39}")}  # name: what a value must match
-DEFAULT_FAULTS = {"delay": 0.0, "skew": 0.0, **{name: "ok" for name in FAULT_CHOICES}, "api-version": API_VERSION}
+DEFAULT_FAULTS = {"delay": 0.0, "skew": 0.0, **{name: choices[0] for name, choices in FAULT_CHOICES.items()},
+                  "api-version": API_VERSION}
 
 
 def fault_name(name):

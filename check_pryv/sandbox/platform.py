@@ -13,17 +13,19 @@ import dns.name
 
 from . import tls
 from .core import CORE_ROUTES, USERNAME_RE, Core, new_id, parse_trusted_apps
+from .cores import Cores
 from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
 from .messages import (API_VERSION, Abort, add_cors, api_error, bad_gateway, json_reply, preflight, root_index,
                        unknown_resource)
 from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
+from .writes import WRITE_ROUTES, Writes, event_route
 
 PLUGINS_DEFAULT_USERNAME = "healthmetrics01"  # the plugins' --username default
 
 
-class Sandbox(Register, Core, Zone):
+class Sandbox(Register, Core, Writes, Cores, Zone):
     """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server."""
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
@@ -216,10 +218,16 @@ class Sandbox(Register, Core, Zone):
         if (request.route_method, route) == ("GET", "/"):  # before the user is looked up (routes/root.ts)
             return root_index(request)
         user = self._user(username)
+        if self._core_down(user):
+            return bad_gateway()
         if user is None:
             return api_error(404, "unknown-resource", f'Unknown user "{username}"')
-        handler = CORE_ROUTES.get((request.route_method, route))
-        return handler(self, request, user) if handler else unknown_resource()
+        key = (request.route_method, route)
+        handler = CORE_ROUTES.get(key) or WRITE_ROUTES.get(key)
+        if handler:
+            return handler(self, request, user)
+        by_id = event_route(request.route_method, route)
+        return by_id[0](self, request, user, by_id[1]) if by_id else unknown_resource()
 
     def _control(self, request):
         route = (request.method, request.path)

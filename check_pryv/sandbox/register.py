@@ -58,7 +58,7 @@ class Register:
             return sr_error(conflicts[0]) if len(conflicts) == 1 else sr_error("INVALID_DATA", conflicts)
         if not self._hosting_availability(dns_mode=True).get(hosting):
             return sr_error("UNAVAILABLE_HOSTING")
-        self._add_user(username, password, email, language)
+        self._add_user(username, password, email, language)["hosting"] = hosting  # lives on that hosting's core
         return json_reply(200, {"username": username, "server": f"{username}.{self.domain}",
                                 "apiEndpoint": self._api_endpoint(request, username)})
 
@@ -74,9 +74,9 @@ class Register:
                                else ""} for name, up in self._hosting_availability(dns_mode=False).items()}
             zones = {"default": {"name": "Default", "hostings": hostings}}
             return json_reply(200, {"regions": {"default": {"name": "Default", "zones": zones}}, "meta": meta()})
-        url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
+        url = self._url(f"sw.{self.domain}")
         hostings = {name: {"url": url, "name": name, "description": f"Sandbox hosting {name}", "available": up,
-                           "availableCore": core if up else ""}
+                           "availableCore": self._core_url(name) if up else ""}  # each hosting its own core
                     for name, up in self._hosting_availability(dns_mode=True).items()}
         zones = {"switzerland": {"name": "Switzerland", "hostings": hostings}}
         return json_reply(200, {"regions": {"europe": {"name": "Europe", "zones": zones}}})
