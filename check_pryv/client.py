@@ -310,8 +310,14 @@ class Client:
     """One HTTP(S) call at a time to the platform, bounded by the plugin's deadline."""
 
     def __init__(self, deadline, tls, address=None):
-        """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds)."""
+        """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds), or None
+        for plain HTTP."""
         self.deadline, self.tls, self.address = deadline, tls, address
+
+    @property
+    def verify(self):
+        """Whether the server's certificate is verified (no context: plain HTTP, no certificate)."""
+        return self.tls is not None and self.tls.verify_mode != ssl.CERT_NONE
 
     def request(self, method, url, headers=None, json_body=None):
         """Make one call; return an Answer, or raise TransportError naming the stage that failed."""
@@ -354,7 +360,7 @@ class Client:
         all_headers.update(headers or {})
         remaining = self.deadline.remaining()
         with session, session.request(method, url, headers=all_headers, json=json_body, stream=True,
-                                      allow_redirects=False, verify=self.tls.verify_mode != ssl.CERT_NONE,
+                                      allow_redirects=False, verify=self.verify,
                                       timeout=(remaining, remaining)) as response:
             call.stage = "body"
             body, capped = bytearray(), False
