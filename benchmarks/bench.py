@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""check_pryv's performance benchmark: start-up against the import floor, honest `time`, black holes, memory.
+"""check_pryv's performance benchmark: start-up against the import floor, honest `time`, throughput, black
+holes, memory.
 
     .venv/bin/python benchmarks/bench.py [--runs 20]
 
-Starts the sandbox platform in a process of its own, then measures in one run, side by side:
+Starts the sandbox platform in a process of its own and, as on a stock Debian, makes the plugins trust it
+through the system's store: a private, hashed copy of /etc/ssl/certs with the sandbox's CA added (openssl
+rehash), named by SSL_CERT_DIR, with SSL_CERT_FILE unset and no --ca-cert. Then it measures in one run,
+side by side:
 
 * start-up: each plugin's whole process (the installed console script, the sandbox's own command lines)
   against its import floor, `python -c "import <the libraries that plugin needs>"` with the same
   interpreter, and the reference tools where installed (monitoring-plugins' check_http, check_curl,
   check_dig; the guide's curl and dig). The commands run round-robin, in a shuffled order each round, so
-  that a noisy machine weighs on a plugin and on its floor alike;
+  that a noisy machine weighs on a plugin and on its floor alike. The target is the median over the rounds
+  of a plugin's time over its bare floor's (the same imports, then os._exit) in the same round;
+* throughput: check_pryv_register, _core and _dns, check_http, check_curl and check_dig, each run many
+  times by --concurrency processes at once as a checker runs them: checks per minute, and CPU ms per
+  check (user + system, from wait4), hence how many checks a minute one CPU core sustains;
 * the `time` perfdata of the HTTP plugins while the sandbox delays each answer by 0.3 s, and that of
   the DNS plugin without delay;
 * how long each plugin takes to give up on a black hole (a port that never completes the TCP handshake,
@@ -17,9 +25,10 @@ Starts the sandbox platform in a process of its own, then measures in one run, s
 * each run's peak memory (max RSS, from wait4).
 
 It prints the figures next to the targets as a reStructuredText table and exits 1 when a target is
-missed (2 when the benchmark itself could not run). Standard library only; hyperfine, where installed,
-cross-checks the start-up medians. Run it with the virtualenv's python (not a pyenv shim), on an idle
-machine: it keeps the load sequential, one process at a time.
+missed (2 when the benchmark itself could not run). Standard library only, plus the openssl command to
+hash the trust store; hyperfine, where installed, cross-checks the start-up medians. Run it with the
+virtualenv's python (not a pyenv shim), on an idle machine: but for the throughput part, it runs one
+process at a time.
 """
 import argparse
 import json
