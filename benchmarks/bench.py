@@ -297,7 +297,7 @@ class Throughput:
 
     def __init__(self, case, concurrency, checks):
         self.case, self.concurrency, self.checks = case, concurrency, checks
-        self.wall = None
+        self.wall = self.floor = None
 
     def run(self, env):
         left, lock = [self.checks], threading.Lock()
@@ -499,11 +499,13 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
         hyperfine = hyperfine_medians([*floors.values(), *plugins], args.runs, args.warmup, env)
 
     # -- throughput: many checks at once, as a checker runs them on a loaded monitoring server
-    chosen = [c for c in plugins if c.key in THROUGHPUT_PLUGINS]
+    chosen = [*bare.values(), *(c for c in plugins if c.key in THROUGHPUT_PLUGINS)]
     chosen += [c for c in references if c.key in THROUGHPUT_REFERENCES]
     checks = args.checks or 10 * args.runs
     loads = [Throughput(Case(c.key, c.label, c.argv, "throughput", ok=c.ok, plugin=c.plugin), args.concurrency,
                         checks) for c in chosen]
+    for load_case, case in zip(loads, chosen):  # a plugin's CPU is also read against its floor's, under the same load
+        load_case.floor = next((t for t in loads if case.bare and t.case.key == case.bare.key), None)
     print("bench: throughput, %d commands x %d checks, %d at once..." % (len(loads), checks, args.concurrency),
           file=sys.stderr, flush=True)
     for load_case in loads:
@@ -632,8 +634,10 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     for load_case in loads:
         failures(load_case.case)
         cpu = load_case.cpu_per_check()
+        own = "%+.1f" % ((cpu - load_case.floor.cpu_per_check()) * 1000) if load_case.floor else ""
         load_rows.append([load_case.case.label, str(load_case.concurrency), str(load_case.checks),
-                          "%.1f" % load_case.wall, "%.0f" % load_case.per_minute(), ms(cpu), "%.0f" % (60 / cpu)])
+                          "%.1f" % load_case.wall, "%.0f" % load_case.per_minute(), ms(cpu), own,
+                          "%.0f" % (60 / cpu)])
     ours = [t.cpu_per_check() for t in loads if t.case.plugin]
 
     hole_rows = []
@@ -670,7 +674,8 @@ def report(args, python, versions, load, started, floors, plugins, references, d
           % (loads[0].checks if loads else 0, args.concurrency, os.cpu_count()))
     print()
     print(table(load_rows, ["what", "at once", "checks", "wall s", "checks/min", "CPU ms/check",
-                            "checks/min per core"]))
+                            "over bare floor", "checks/min per core"]))
+    print("over bare floor: the CPU ms of a check beyond that of its bare floor, run the same way.")
     if ours:
         per_core = 60 / max(ours)
         print("One CPU core sustains about %d check_pryv services at a 1-minute interval (%.0f CPU ms for the "
