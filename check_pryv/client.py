@@ -228,7 +228,9 @@ class _PinnedAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, ssl_context=self.tls, **kwargs)
+        # ca_certs=None: Debian's urllib3 1.26 defaults it to the system bundle, which it would parse into our
+        # context inside the timed call (some 25 ms), on top of --ca-cert
+        super().init_poolmanager(*args, ssl_context=self.tls, ca_certs=None, **kwargs)
         attrs = {"call": self.call}
         http = type("Conn", (_PinnedConnectionMixin, HTTPConnection), attrs)
         https = type("TLSConn", (_PinnedConnectionMixin, HTTPSConnection), attrs)
