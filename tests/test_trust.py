@@ -100,3 +100,17 @@ def test_ca_cert_replaces_the_system_store(sandbox, tmp_path):
 def test_plain_http_makes_no_tls_context():
     assert tls_context(None, False, "http") is None
     assert tls_context(None, True, "http") is None
+
+
+def test_a_call_adds_no_ca_to_the_trust(sandbox):
+    """The pool must not load a CA bundle of its own into the context (Debian's urllib3 1.26 defaults one):
+    after a verified call the context still holds the one CA of --ca-cert."""
+    from check_pryv.client import Client, Target
+    from check_pryv.deadline import Deadline
+
+    context = tls_context(sandbox.ca_file, False)
+    target = Target(domain=sandbox.domain, port=sandbox.http_port)
+    answer = Client(Deadline(10), context, address="127.0.0.1").request(
+        "GET", target.register_url("%s/check_username" % sandbox.username))
+    assert answer.status == 200
+    assert context.cert_store_stats()["x509_ca"] == 1
