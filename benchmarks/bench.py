@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""check_pryv's performance benchmark: start-up against the import floor, honest `time`, black holes, memory.
+"""check_pryv's performance benchmark: start-up against the import floor, honest `time`, throughput, black
+holes, memory.
 
     .venv/bin/python benchmarks/bench.py [--runs 20]
 
-Starts the sandbox platform in a process of its own, then measures in one run, side by side:
+Starts the sandbox platform in a process of its own and, as on a stock Debian, makes the plugins trust it
+through the system's store: a private, hashed copy of /etc/ssl/certs with the sandbox's CA added (openssl
+rehash), named by SSL_CERT_DIR, with SSL_CERT_FILE unset and no --ca-cert. Then it measures in one run,
+side by side:
 
 * start-up: each plugin's whole process (the installed console script, the sandbox's own command lines)
   against its import floor, `python -c "import <the libraries that plugin needs>"` with the same
   interpreter, and the reference tools where installed (monitoring-plugins' check_http, check_curl,
   check_dig; the guide's curl and dig). The commands run round-robin, in a shuffled order each round, so
-  that a noisy machine weighs on a plugin and on its floor alike;
+  that a noisy machine weighs on a plugin and on its floor alike. The target is the median over the rounds
+  of a plugin's time over its bare floor's (the same imports, then os._exit) in the same round;
+* throughput: check_pryv_register, _core and _dns, check_http, check_curl and check_dig, each run many
+  times by --concurrency processes at once as a checker runs them: checks per minute, and CPU ms per
+  check (user + system, from wait4), hence how many checks a minute one CPU core sustains;
 * the `time` perfdata of the HTTP plugins while the sandbox delays each answer by 0.3 s, and that of
   the DNS plugin without delay;
 * how long each plugin takes to give up on a black hole (a port that never completes the TCP handshake,
@@ -17,9 +25,10 @@ Starts the sandbox platform in a process of its own, then measures in one run, s
 * each run's peak memory (max RSS, from wait4).
 
 It prints the figures next to the targets as a reStructuredText table and exits 1 when a target is
-missed (2 when the benchmark itself could not run). Standard library only; hyperfine, where installed,
-cross-checks the start-up medians. Run it with the virtualenv's python (not a pyenv shim), on an idle
-machine: it keeps the load sequential, one process at a time.
+missed (2 when the benchmark itself could not run). Standard library only, plus the openssl command to
+hash the trust store; hyperfine, where installed, cross-checks the start-up medians. Run it with the
+virtualenv's python (not a pyenv shim), on an idle machine: but for the throughput part, it runs one
+process at a time.
 """
 import argparse
 import json
@@ -48,6 +57,11 @@ BLACKHOLE_TIMEOUT = 3
 BLACKHOLE_MAX = 3.3  # seconds to the end of the process
 RSS_MAX_MB = 45
 PLUGINS_DIR = "/usr/lib/nagios/plugins"
+
+# The commands of the throughput part: one of each plugin, and the reference plugins for the same questions.
+THROUGHPUT_PLUGINS = ("dns", "register, DNS mode", "core, DNS mode")
+THROUGHPUT_REFERENCES = ("check_http (register)", "check_curl (register)", "check_dig")
+CHECKS_PER_PLATFORM = len(THROUGHPUT_PLUGINS)  # an admin's Pryv platform: DNS, register and core
 
 HTTP_FLOOR = "import nagiosplugin, requests"
 DNS_FLOOR = "import nagiosplugin, dns.message, dns.query"
@@ -102,6 +116,40 @@ class SandboxProcess:
             self.process.wait()
 
 
+# ---- the system's trust store, with the sandbox's CA in it -------------------------------------------------
+
+SYSTEM_CERTS = "/etc/ssl/certs"
+
+
+def system_store(env, state_dir, ca_file):
+    """The environment of a stock Debian whose hashed store also trusts the sandbox's CA: a private copy of
+    /etc/ssl/certs plus that CA, rehashed, as SSL_CERT_DIR; SSL_CERT_FILE unset (this machine may set it)."""
+    store = os.path.join(state_dir, "system-certs")
+    if os.path.isdir(SYSTEM_CERTS):
+        shutil.copytree(SYSTEM_CERTS, store, symlinks=True)  # the hash links are relative: they stay valid
+    else:
+        note("%s does not exist: the store holds the sandbox's CA alone" % SYSTEM_CERTS)
+        os.mkdir(store)
+    shutil.copy(ca_file, os.path.join(store, "check-pryv-sandbox-ca.pem"))
+    openssl = shutil.which("openssl")
+    if not openssl:
+        raise RuntimeError("openssl is not installed (apt-get install openssl): it hashes the trust store")
+    done = subprocess.run([openssl, "rehash", store], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError("openssl rehash %s failed: %s" % (store, done.stderr.strip()[-300:]))
+    env = {k: v for k, v in env.items() if k != "SSL_CERT_FILE"}
+    env["SSL_CERT_DIR"] = store
+    return env
+
+
+def without_ca_cert(argv):
+    """A sandbox command line that trusts the system's store instead of the sandbox's --ca-cert."""
+    if "--ca-cert" not in argv:
+        return argv
+    index = argv.index("--ca-cert")
+    return argv[:index] + argv[index + 2:]
+
+
 # ---- black holes -------------------------------------------------------------------------------------------
 
 class BlackHoles:
@@ -138,11 +186,13 @@ class BlackHoles:
 # ---- measuring -----------------------------------------------------------------------------------------------
 
 class Run:
-    __slots__ = ("wall", "rss_kb", "inherited", "code", "stdout", "stderr")
+    __slots__ = ("wall", "rss_kb", "inherited", "code", "stdout", "stderr", "cpu", "round")
 
-    def __init__(self, wall, rss_kb, code, stdout, stderr, inherited=False):
+    def __init__(self, wall, rss_kb, code, stdout, stderr, inherited=False, cpu=0.0):
         self.wall, self.rss_kb, self.code, self.stdout, self.stderr = wall, rss_kb, code, stdout, stderr
         self.inherited = inherited  # rss_kb is only the benchmark's own, which a child's account starts from
+        self.cpu = cpu  # user + system seconds of the process, from wait4
+        self.round = None  # which round of measure() it ran in: the pairs of a plugin and its floor
 
 
 def run_once(argv, env, limit=60):
@@ -163,7 +213,8 @@ def run_once(argv, env, limit=60):
         # exec): a figure not above ours says only "at most ours".
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return Run(wall, max(usage.ru_maxrss, own), code, stdout.decode("utf-8", "replace"),
-                   errors.read().decode("utf-8", "replace"), inherited=usage.ru_maxrss <= own)
+                   errors.read().decode("utf-8", "replace"), inherited=usage.ru_maxrss <= own,
+                   cpu=usage.ru_utime + usage.ru_stime)
 
 
 class Case:
@@ -198,6 +249,12 @@ class Case:
     def peak_rss_mb(self):
         return max(r.rss_kb for r in self.runs + self.failures) / 1024
 
+    def paired_ratio(self, floor):
+        """The median, over the rounds where both succeeded, of this run's wall time over the floor's."""
+        floor_walls = {r.round: r.wall for r in floor.runs}
+        ratios = [r.wall / floor_walls[r.round] for r in self.runs if r.round in floor_walls]
+        return statistics.median(ratios) if ratios else None
+
 
 def measure(cases, runs, warmup, env, seed=1):
     """Round-robin over the cases, shuffled each round; the warm-up rounds are not kept."""
@@ -207,6 +264,7 @@ def measure(cases, runs, warmup, env, seed=1):
         shuffle(order)
         for case in order:
             run = run_once(case.argv, env)
+            run.round = round_
             if round_ >= warmup:
                 case.record(run)
             elif not case.ok(run) and round_ == 0:
@@ -232,6 +290,41 @@ def hyperfine_medians(cases, runs, warmup, env):
             for case, result in zip(cases, json.load(stream)["results"]):
                 case.hyperfine = result["median"]
     return True
+
+
+class Throughput:
+    """One command run `checks` times by `concurrency` workers at once, as a checker schedules plugins."""
+
+    def __init__(self, case, concurrency, checks):
+        self.case, self.concurrency, self.checks = case, concurrency, checks
+        self.wall = self.floor = None
+
+    def run(self, env):
+        left, lock = [self.checks], threading.Lock()
+
+        def worker():
+            while True:
+                with lock:
+                    if not left[0]:
+                        return
+                    left[0] -= 1
+                self.case.record(run_once(self.case.argv, env))
+
+        workers = [threading.Thread(target=worker) for _ in range(self.concurrency)]
+        started = time.perf_counter()
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        self.wall = time.perf_counter() - started
+
+    def per_minute(self):
+        return len(self.case.runs) / self.wall * 60
+
+    def cpu_per_check(self):
+        """CPU seconds (user + system) of one check, the mean over all runs, failed ones included."""
+        runs = self.case.runs + self.case.failures
+        return sum(r.cpu for r in runs) / len(runs)
 
 
 PERF_TIME = re.compile(r"(?:^|\s|\|)'?time'?=([0-9.]+)s")
@@ -284,6 +377,10 @@ def main(argv=None):
     parser.add_argument("--blackhole-runs", type=int, default=None,
                         help="runs of each black-hole case, about 3 s each (default: --runs)")
     parser.add_argument("--no-hyperfine", action="store_true", help="skip the hyperfine cross-check")
+    parser.add_argument("--concurrency", type=int, default=2 * (os.cpu_count() or 1),
+                        help="plugin processes at once in the throughput part (default: twice the CPUs, %(default)s)")
+    parser.add_argument("--checks", type=int, default=None,
+                        help="checks of each command in the throughput part (default: 10 x --runs)")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
     parser.add_argument("--serve-sandbox", metavar="STATE_DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -312,6 +409,11 @@ def main(argv=None):
     sandbox = SandboxProcess(python, state_dir)
     holes = BlackHoles()
     try:
+        try:
+            env = system_store(env, state_dir, sandbox.info["ca_file"])
+        except (RuntimeError, OSError) as error:
+            print("bench: %s" % error, file=sys.stderr)
+            return 2
         return benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs,
                          (py_version, version, np_version, rq_version, dns_version))
     finally:
@@ -344,7 +446,7 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
         kind = "dns" if argv[0] == "check_pryv_dns" else "http"
         script = os.path.join(bindir, argv[0])
         plugins.append(Case(label, "%s (%s)" % (argv[0], label) if label != "dns" else argv[0],
-                            [script, *argv[1:]], "plugin", floors[kind], plugin_ok, plugin=True))
+                            [script, *without_ca_cert(argv[1:])], "plugin", floors[kind], plugin_ok, plugin=True))
         plugins[-1].bare = bare[kind]
     references = []
     port, dns_port = str(info["http_port"]), str(info["dns_port"])
@@ -396,6 +498,19 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
         print("bench: hyperfine cross-check...", file=sys.stderr, flush=True)
         hyperfine = hyperfine_medians([*floors.values(), *plugins], args.runs, args.warmup, env)
 
+    # -- throughput: many checks at once, as a checker runs them on a loaded monitoring server
+    chosen = [*bare.values(), *(c for c in plugins if c.key in THROUGHPUT_PLUGINS)]
+    chosen += [c for c in references if c.key in THROUGHPUT_REFERENCES]
+    checks = args.checks or 10 * args.runs
+    loads = [Throughput(Case(c.key, c.label, c.argv, "throughput", ok=c.ok, plugin=c.plugin), args.concurrency,
+                        checks) for c in chosen]
+    for load_case, case in zip(loads, chosen):  # a plugin's CPU is also read against its floor's, under the same load
+        load_case.floor = next((t for t in loads if case.bare and t.case.key == case.bare.key), None)
+    print("bench: throughput, %d commands x %d checks, %d at once..." % (len(loads), checks, args.concurrency),
+          file=sys.stderr, flush=True)
+    for load_case in loads:
+        load_case.run(env)
+
     # -- `time` perfdata under a 0.3 s delay (HTTP plugins), and the DNS plugin's own
     http_plugins = [c for c in plugins if c.floor is floors["http"]]
     delayed = [Case(c.key, c.label, c.argv, "delayed", ok=plugin_ok, plugin=True) for c in http_plugins]
@@ -443,14 +558,16 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
                         "runs": [{"wall": r.wall, "rss_kb": r.rss_kb, "code": r.code, "stdout": r.stdout}
                                  for r in case.runs],
                         "failures": [{"wall": r.wall, "code": r.code, "stdout": r.stdout, "stderr": r.stderr}
-                                     for r in case.failures]}
-                       for case in [*all_floors, *plugins, *references, *delayed, *holes_cases]], stream, indent=1)
+                                     for r in case.failures],
+                        "cpu": [r.cpu for r in case.runs + case.failures]}
+                       for case in [*all_floors, *plugins, *references, *delayed, *holes_cases,
+                                    *(t.case for t in loads)]], stream, indent=1)
     return report(args, python, versions, load, started, all_floors, plugins, references, delayed, holes_cases,
-                  extra_imports, hyperfine)
+                  extra_imports, hyperfine, loads)
 
 
 def report(args, python, versions, load, started, floors, plugins, references, delayed, holes_cases,
-           extra_imports, hyperfine):
+           extra_imports, hyperfine, loads):
     missed = []
 
     def verdict(ok, what):
@@ -466,8 +583,8 @@ def report(args, python, versions, load, started, floors, plugins, references, d
                 case.label, len(case.failures), len(case.failures) + len(case.runs), first.code,
                 first.stdout.strip()[:200], first.stderr.strip()[-200:]))
 
-    header = ["what", "median ms", "min ms", "max ms", "to floor", "to bare floor", "peak RSS MB", "target",
-              "result"]
+    header = ["what", "median ms", "min ms", "max ms", "to floor", "to bare floor", "paired", "peak RSS MB",
+              "target", "result"]
     if hyperfine:
         header.insert(4, "hyperfine")
     rows = []
@@ -475,8 +592,10 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     def startup_row(case, target="", result=""):
         ratio = "%.3f" % (case.median() / case.floor.median()) if case.floor and case.runs else ""
         bare = "%.3f" % (case.median() / case.bare.median()) if case.bare and case.runs else ""
+        paired = case.paired_ratio(case.bare) if case.bare else None
         row = [case.label, ms(case.median()), ms(min(case.walls(), default=None)),
-               ms(max(case.walls(), default=None)), ratio, bare, case.peak_rss(), target, result]
+               ms(max(case.walls(), default=None)), ratio, bare, "" if paired is None else "%.3f" % paired,
+               case.peak_rss(), target, result]
         if hyperfine:
             row.insert(4, ms(case.hyperfine))
         return row
@@ -484,9 +603,10 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     for case in [*floors, *plugins, *references]:
         failures(case)
         if case.plugin:
-            ratio_ok = bool(case.runs) and case.median() <= TARGET_RATIO * case.floor.median()
+            paired = case.paired_ratio(case.bare)
+            ratio_ok = paired is not None and paired <= TARGET_RATIO
             rss_ok = bool(case.runs) and case.peak_rss_mb() <= RSS_MAX_MB
-            rows.append(startup_row(case, "<= %.2fx, <= %d MB" % (TARGET_RATIO, RSS_MAX_MB),
+            rows.append(startup_row(case, "paired <= %.2fx, <= %d MB" % (TARGET_RATIO, RSS_MAX_MB),
                                     verdict(ratio_ok and rss_ok and not case.failures, case.label + " start-up")))
         else:
             rows.append(startup_row(case, "floor" if case.group == "floor" else "reference"))
@@ -510,6 +630,16 @@ def report(args, python, versions, load, started, floors, plugins, references, d
                       ms(max(reported, default=None)), ms(dns_case.median()), "<= %.3f s" % DNS_TIME_MAX,
                       verdict(med is not None and med <= DNS_TIME_MAX, "check_pryv_dns time perfdata")])
 
+    load_rows = []
+    for load_case in loads:
+        failures(load_case.case)
+        cpu = load_case.cpu_per_check()
+        own = "%+.1f" % ((cpu - load_case.floor.cpu_per_check()) * 1000) if load_case.floor else ""
+        load_rows.append([load_case.case.label, str(load_case.concurrency), str(load_case.checks),
+                          "%.1f" % load_case.wall, "%.0f" % load_case.per_minute(), ms(cpu), own,
+                          "%.0f" % (60 / cpu)])
+    ours = [t.cpu_per_check() for t in loads if t.case.plugin]
+
     hole_rows = []
     for case in holes_cases:
         failures(case)
@@ -532,13 +662,25 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     print()
     print(table(rows, header))
     print("to floor, to bare floor: median over the median of the plugin's floor, and of that floor without the")
-    print("interpreter's teardown." + (" hyperfine: its median for the same command, a cross-check."
-                                        if hyperfine else ""))
+    print("interpreter's teardown (os._exit). paired: the median of the ratios to the bare floor's run of the same")
+    print("round, the target." + (" hyperfine: its median for the same command, a cross-check." if hyperfine else ""))
     print()
     print("`time` perfdata: reported by the plugin (median, min, max), sandbox delay %.1f s for HTTP; "
           "wall = median process time" % DELAY)
     print()
     print(table(time_rows, ["what", "median ms", "min ms", "max ms", "wall ms", "target", "result"]))
+    print()
+    print("Throughput: %d checks of each command, %d processes at once on %d CPUs (the sandbox on the same CPUs)"
+          % (loads[0].checks if loads else 0, args.concurrency, os.cpu_count()))
+    print()
+    print(table(load_rows, ["what", "at once", "checks", "wall s", "checks/min", "CPU ms/check",
+                            "over bare floor", "checks/min per core"]))
+    print("over bare floor: the CPU ms of a check beyond that of its bare floor, run the same way.")
+    if ours:
+        per_core = 60 / max(ours)
+        print("One CPU core sustains about %d check_pryv services at a 1-minute interval (%.0f CPU ms for the "
+              "costliest check), that is %d Pryv platforms with their DNS, register and core checks."
+              % (per_core, max(ours) * 1000, 60 / sum(ours)))
     print()
     print("Black holes, --timeout %d: time to the end of the process, %d runs each" % (
         BLACKHOLE_TIMEOUT, len(holes_cases[0].runs) + len(holes_cases[0].failures)))

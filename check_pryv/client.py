@@ -260,7 +260,8 @@ class _PinnedAdapter(HTTPAdapter):
 
     def cert_verify(self, conn, url, verify, cert):
         # the context holds the trust already: naming a CA file here would make urllib3 load it again; Debian's
-        # urllib3 names its system bundle by default, which would also trust every public CA beside --ca-cert
+        # urllib3 1.26 names its system bundle by default, which would also trust every public CA beside --ca-cert
+        # (and parse some 150 certificates into our context inside the timed call)
         conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
         conn.ca_certs = None
 
@@ -344,9 +345,15 @@ class Client:
     """One HTTP(S) call at a time to the platform, bounded by the plugin's deadline."""
 
     def __init__(self, deadline, tls, address=None, family=0):
-        """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds);
-        `family`: socket.AF_INET or AF_INET6 to resolve names to that IP version only (-4, -6), 0 for any."""
+        """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds), or None
+        for plain HTTP; `family`: socket.AF_INET or AF_INET6 to resolve names to that IP version only (-4, -6), 0
+        for any."""
         self.deadline, self.tls, self.address, self.family = deadline, tls, address, family
+
+    @property
+    def verify(self):
+        """Whether the server's certificate is verified (no context: plain HTTP, no certificate)."""
+        return self.tls is not None and self.tls.verify_mode != ssl.CERT_NONE
 
     def request(self, method, url, headers=None, json_body=None):
         """Make one call; return an Answer, or raise TransportError naming the stage that failed."""
@@ -389,7 +396,7 @@ class Client:
         all_headers.update(headers or {})
         remaining = self.deadline.remaining()
         with session, session.request(method, url, headers=all_headers, json=json_body, stream=True,
-                                      allow_redirects=False, verify=self.tls.verify_mode != ssl.CERT_NONE,
+                                      allow_redirects=False, verify=self.verify,
                                       timeout=(remaining, remaining)) as response:
             call.stage = "body"
             body, capped = bytearray(), False

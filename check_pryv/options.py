@@ -252,15 +252,51 @@ def certificate_days(args):
     return args.certificate_days
 
 
-def tls_context(ca_cert, insecure):
-    """The TLS trust of every call, loaded once before any call is timed: --ca-cert, else the system's store."""
-    if insecure:  # nothing to trust: loading the system's store would only cost time
+HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.r?[0-9]+$")  # OpenSSL's c_rehash names: subject hash, then a counter
+
+
+def hashed_directory(capath):
+    """Whether one of the directories of `capath` (OpenSSL's `:`-separated list) holds c_rehash names."""
+    for directory in capath.split(":"):
+        try:
+            with os.scandir(directory) as entries:
+                if any(HASHED_NAME.match(entry.name) for entry in entries):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def system_trust(ssl):
+    """The system's store as OpenSSL's default paths give it, read so that a verification loads only the
+    issuers it needs: the hashed directory ($SSL_CERT_DIR, else OpenSSL's), plus a bundle file only when
+    $SSL_CERT_FILE names one or when no hashed directory exists (parsing a bundle costs some 25 ms)."""
+    paths = ssl.get_default_verify_paths()
+    capath = os.environ.get(paths.openssl_capath_env) or paths.openssl_capath
+    cafile = os.environ.get(paths.openssl_cafile_env)
+    if not cafile and not hashed_directory(capath):  # e.g. a distribution whose certs/ directory is not hashed
+        cafile = paths.openssl_cafile
+    context = ssl.create_default_context(capath=capath)  # a capath: no load_default_certs(), the whole bundle
+    if cafile:
+        try:
+            context.load_verify_locations(cafile=cafile)
+        except (OSError, ssl.SSLError):  # as OpenSSL's default paths: a missing or unreadable file adds nothing
+            pass
+    return context
+
+
+def tls_context(ca_cert, insecure, scheme="https"):
+    """The TLS trust of every call, loaded once before any call is timed: none over plain HTTP, nothing to
+    trust with --insecure, --ca-cert when given, else the system's store."""
+    if scheme != "https":
+        return None
+    if insecure:
         from check_pryv.certificate import unverified_context
 
         return unverified_context()
     import ssl  # only the HTTP commands have --ca-cert, and they load ssl anyway
 
-    return ssl.create_default_context(cafile=ca_cert)
+    return ssl.create_default_context(cafile=ca_cert) if ca_cert else system_trust(ssl)
 
 
 def check_name_length(parser, args):
@@ -281,7 +317,7 @@ def parse(parser, argv):
         import ssl
 
         try:
-            args.tls = tls_context(args.ca_cert, args.insecure)
+            args.tls = tls_context(args.ca_cert, args.insecure, args.scheme)
         except ssl.SSLError:
             parser.error("--ca-cert %s holds no PEM certificate" % args.ca_cert)
         except OSError as error:

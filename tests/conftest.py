@@ -49,9 +49,11 @@ def plugin_path(name):
 
 
 def run_plugin(name, *args, env=None, timeout=30):
-    """Run an installed plugin in a subprocess; return the CompletedProcess (text mode)."""
+    """Run an installed plugin in a subprocess; return the CompletedProcess (text mode). `env` adds variables
+    to ours; one set to None is removed."""
     full_env = {k: v for k, v in os.environ.items() if k != "PRYV_ACCESS_TOKEN"}
     full_env.update(env or {})
+    full_env = {k: v for k, v in full_env.items() if v is not None}
     return subprocess.run([plugin_path(name), *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
 
