@@ -7,8 +7,6 @@ import os
 import shlex
 
 DNS_HOST, DNSLESS_HOST = "pryv-sandbox-dns-mode", "pryv-sandbox-dnsless"
-# The sandbox's hostings fault off: hosting1 is available in both modes, hosting2 (DNS mode) closed on purpose.
-HOSTINGS = ["hosting1"]
 
 
 def _icinga_value(value):
@@ -32,12 +30,15 @@ def icinga2(sandbox):
     platform = [("pryv_username", sandbox.username), ("pryv_port", sandbox.http_port)]
     platform.append(("pryv_ca_cert", os.path.abspath(sandbox.ca_file)) if sandbox.ca_file else ("pryv_scheme", "http"))
     platform.append(("pryv_core_token_file", os.path.abspath(sandbox.token_file)))
-    more = [("pryv_hostings", HOSTINGS), ("pryv_service_info", True)]
-    if sandbox.ca_file:
-        more.append(("pryv_certificate_days", "30,14"))
+    more = [("pryv_service_info", True)] + ([("pryv_certificate_days", "30,14")] if sandbox.ca_file else [])
+
+    def hostings(dns_mode):  # the hostings open to new accounts, as this sandbox's register lists them
+        return [("pryv_hostings", [name for name, available in sandbox._hosting_availability(dns_mode).items()
+                                   if available])]
+
     dns_mode = [("pryv_domain", sandbox.domain), ("pryv_address", "$address$"), *platform,
-                ("pryv_dns_server", ["127.0.0.1"]), ("pryv_dns_port", sandbox.dns_port), *more]
-    dnsless = [("pryv_hostname", sandbox.hostname), *platform, *more]
+                ("pryv_dns_server", ["127.0.0.1"]), ("pryv_dns_port", sandbox.dns_port), *hostings(True), *more]
+    dnsless = [("pryv_hostname", sandbox.hostname), *platform, *hostings(False), *more]
     return "\n".join([
         "/*",
         " * The check_pryv sandbox as Icinga 2 hosts: paste next to pryv-commands.conf and pryv-services.conf.",
