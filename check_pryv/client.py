@@ -10,9 +10,11 @@ import socket
 import ssl
 import threading
 import time
+import ipaddress
 from urllib.parse import quote
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -210,6 +212,17 @@ class _FinalResponse(http.client.HTTPResponse):
             http.client.parse_headers(self.fp)  # the interim answer's headers, not the final one's
 
 
+URLLIB3_1 = urllib3.__version__.startswith("1.")
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 class _PinnedConnectionMixin:
     """Connects to an address chosen by the client; Host, SNI and the certificate check keep the URL's host."""
 
@@ -237,6 +250,11 @@ class _PinnedConnectionMixin:
         return sock
 
     def connect(self):
+        if isinstance(self, HTTPSConnection) and URLLIB3_1 and self.ssl_context.check_hostname and _is_ip(self.host):
+            # urllib3 1.26 (Debian 12's) gives Python no server_hostname for an IP address, which Python refuses
+            # while check_hostname is on ("check_hostname requires server_hostname"); with it off, urllib3 matches
+            # the certificate's IP address itself, as it does for every host when check_hostname is off
+            self.ssl_context.check_hostname = False
         super().connect()
         if isinstance(self, HTTPSConnection):  # verified or not (--insecure), the certificate is at hand
             self.call.certificate = self.sock.getpeercert(binary_form=True)

@@ -114,3 +114,24 @@ def test_a_call_adds_no_ca_to_the_trust(sandbox):
         "GET", target.register_url("%s/check_username" % sandbox.username))
     assert answer.status == 200
     assert context.cert_store_stats()["x509_ca"] == 1
+
+
+def test_ip_address_host_name_verifies_against_the_certificate_ip(sandbox):
+    """DNS-less with an IP address as host name: on Debian's urllib3 1.26 this once ended in "internal error:
+    ValueError: check_hostname requires server_hostname" (it gives Python no host name for an IP address)."""
+    args = ["--hostname", "127.0.0.1", "--port", str(sandbox.http_port), "--ca-cert", sandbox.ca_file]
+    result = run_plugin("check_pryv_register", *args)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("PRYV_REGISTER OK - register knows healthmetrics01 (200 in "), result.stdout
+
+
+def test_ip_address_not_in_the_certificate_fails_at_tls(sandbox):
+    """...and an address the certificate does not name is still refused, whichever urllib3 matches it."""
+    args = ["--hostname", "127.0.0.2", "--address", "127.0.0.1", "--port", str(sandbox.http_port),
+            "--ca-cert", sandbox.ca_file]
+    result = run_plugin("check_pryv_register", *args)
+    assert result.returncode == 2, result.stdout
+    assert result.stdout.startswith("PRYV_REGISTER CRITICAL - TLS handshake with 127.0.0.2:%d (127.0.0.1) failed: "
+                                    % sandbox.http_port), result.stdout
+    assert ("IP address mismatch, certificate is not valid for '127.0.0.2'" in result.stdout
+            or "hostname '127.0.0.2' doesn't match" in result.stdout), result.stdout
