@@ -311,8 +311,9 @@ def _chain(error):
     chain = [error]
     while True:
         inner = getattr(error, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = error.__cause__ or error.__context__
+        if not isinstance(inner, BaseException):  # a suppressed context (`raise ... from None`) is not behind it:
+            # urllib3 1.26 raises the real error from None over its own TypeError of an older getresponse() call
+            inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
         if inner is None and error.args and isinstance(error.args[-1], BaseException):
             inner = error.args[-1]
         if not isinstance(inner, BaseException) or inner in chain:

@@ -144,6 +144,8 @@ def run(service, parser, build, argv=None):
     # Every byte written goes through the scrubber and survives a closed or full output, from the parser's
     # first error message on: the secrets are known before the first argument is judged.
     output.install()
+    if nagiosplugin.Runtime.stdout is not None:  # nagiosplugin 1.3 (Debian 12's) took sys.stdout at its import,
+        nagiosplugin.Runtime.stdout = sys.stdout  # before the wrap (1.4 leaves it None: print's own sys.stdout)
     for value in parser.secrets(argv):
         secret.add(value)
     args = options.parse(parser, argv)
