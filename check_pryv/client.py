@@ -261,6 +261,15 @@ class _PinnedConnectionMixin:
         self.call.stage = "response"
 
 
+class _WholeBodyPool:
+    """A body shorter than its Content-Length is an incomplete answer, not a shorter one: urllib3 2 says so by
+    default, urllib3 1.26 (Debian 12's) only when asked."""
+
+    def urlopen(self, *args, **kwargs):
+        kwargs.setdefault("enforce_content_length", True)
+        return super().urlopen(*args, **kwargs)
+
+
 class _PinnedAdapter(HTTPAdapter):
     def __init__(self, call, tls):
         self.call, self.tls = call, tls
@@ -272,8 +281,8 @@ class _PinnedAdapter(HTTPAdapter):
         http = type("Conn", (_PinnedConnectionMixin, HTTPConnection), attrs)
         https = type("TLSConn", (_PinnedConnectionMixin, HTTPSConnection), attrs)
         self.poolmanager.pool_classes_by_scheme = {
-            "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": http}),
-            "https": type("TLSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
+            "http": type("Pool", (_WholeBodyPool, HTTPConnectionPool), {"ConnectionCls": http}),
+            "https": type("TLSPool", (_WholeBodyPool, HTTPSConnectionPool), {"ConnectionCls": https}),
         }
 
     def cert_verify(self, conn, url, verify, cert):
