@@ -20,7 +20,7 @@ not 1.10.0). With --certificate-days WARN[,CRIT], the certificate the call got i
 certificate_days).
 
 With --write, the core must also save data: one event of the stream --write-stream (default check-pryv), made
-on the first run, gets a fresh value that is read back (details in README.rst, "The write path"). The access
+on the first run, gets a fresh value that is read back (details in docs/plugins.rst, "The write path"). The access
 needs contribute or manage on that stream (manage to create it). CRITICAL when a write is refused (the
 platform's error id and message), when the value read back differs, and when someone deleted or trashed the
 event (created again or restored, and said). Perfdata write_time and read_time; --write-warning and

@@ -1,4 +1,5 @@
-"""The README and the programs must not disagree: options, and the test command CI runs."""
+"""The README and the programs must not disagree: options, and the test command CI runs; README.rst and docs/ stay
+valid reStructuredText, README.rst short."""
 import os
 import re
 
@@ -35,12 +36,32 @@ def test_ci_runs_the_readme_package_test_command():
     assert command in read(".ci/run").splitlines()
 
 
-def test_readme_is_valid_restructuredtext():
+DOCS = sorted(os.path.join("docs", name) for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".rst"))
+
+
+@pytest.mark.parametrize("path", ["README.rst"] + DOCS)
+def test_readme_is_valid_restructuredtext(path):
     import docutils.core
     import docutils.utils
 
     problems = []
-    docutils.core.publish_doctree(read("README.rst"), settings_overrides={
+    docutils.core.publish_doctree(read(path), source_path=path, settings_overrides={
         "report_level": docutils.utils.Reporter.WARNING_LEVEL, "halt_level": 5,
         "warning_stream": type("Sink", (), {"write": lambda self, text: problems.append(text)})()})
     assert problems == []
+
+
+def test_readme_stays_under_500_lines():
+    """An admin reads it top to bottom; developer material goes to docs/."""
+    assert len(read("README.rst").splitlines()) < 500
+
+
+def test_readme_links_to_every_doc():
+    assert [path for path in DOCS if "<%s>`_" % path not in read("README.rst")] == []
+
+
+@pytest.mark.parametrize("path", ["README.rst"] + DOCS)
+def test_relative_links_resolve(path):
+    """Relative links (`text <docs/x.rst>`_) resolve from the file that holds them, as GitHub resolves them."""
+    targets = re.findall(r"<([^<>:\s]+\.rst)(?:#[a-z0-9-]+)?>`_", read(path))
+    assert [t for t in targets if not os.path.isfile(os.path.join(ROOT, os.path.dirname(path), t))] == []
