@@ -1,7 +1,8 @@
 """check_pryv_core: does the health account's core serve its events with the access token?
 
 Calls `GET https://USER.DOMAIN/events?limit=1` (DNS-less: `https://HOSTNAME/USER/events?limit=1`) with the
-raw access token in the `Authorization` header (Pryv 1.x rejects `Bearer`).
+raw access token in the `Authorization` header: both Pryv 1.x and 2.x accept it (2.x also takes `Bearer TOKEN`,
+1.x does not).
 
 The token comes from --token-file FILE, else the environment variable PRYV_ACCESS_TOKEN, else --token
 (which any user of the machine can read in the process list: prefer the other two). It never appears in

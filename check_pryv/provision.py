@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import InsecureRequestWarning
 
 from check_pryv import options, plugin
-from check_pryv.client import Client, Target, TransportError
+from check_pryv.client import Client, Target, TransportError, one_line
 from check_pryv.deadline import Deadline
 
 PROG = "check_pryv_setup"
@@ -46,16 +46,17 @@ GATEWAY_ERRORS = (502, 503, 504)
 PERMISSIONS = [{"streamId": "*", "level": "manage"}]
 LANGUAGE = "en"
 
-# The register's account-creation error ids, in the operator's words.
+# The register's account-creation error ids, in the operator's words: what was refused and what to change. The
+# platform's own message follows in brackets; a rule it did not state (a length, a charset) is not invented here.
 CREATION_ERRORS = {
     "INVALID_HOSTING": "hosting {hosting!r} is unknown to the register: give one that /hostings lists",
     "UNAVAILABLE_HOSTING": "hosting {hosting!r} does not take new accounts: give one that /hostings marks available",
-    "INVALID_APPID": "app id {app_id!r} is refused (6 to 99 characters): give another --app-id",
-    "INVALID_USER_NAME": "username {username!r} is invalid (5 to 60 of a-z, 0-9 and '-'): give another --username",
+    "INVALID_APPID": "app id {app_id!r} is refused: give another --app-id",
+    "INVALID_USER_NAME": "username {username!r} is refused: give another --username",
     "RESERVED_USER_NAME": "username {username!r} is reserved on this platform: give another --username",
     "EXISTING_EMAIL": "e-mail {email!r} already belongs to another account: give another --email",
     "INVALID_EMAIL": "e-mail {email!r} is refused: give another --email",
-    "INVALID_PASSWORD": "the password is refused (6 to 99 characters)",
+    "INVALID_PASSWORD": "the password is refused: choose another",
     "INVALID_LANGUAGE": "language %r is refused" % LANGUAGE,
 }
 # The parameters that an `invalid-parameters-format` answer names, mapped to the same words.
@@ -170,8 +171,7 @@ def create_account(platform, args, password):
     """The register's legacy route first, then the newer one when the register does not have it."""
     hosting = choose_hosting(platform, args.hosting) if args.domain else None
     for route in ("user", "users"):
-        legacy = args.domain and route == "user"
-        answer = platform.register("POST", route, account_fields(args, password, hosting, legacy))
+        answer = platform.register("POST", route, account_fields(args, password, hosting, route))
         if answer.status not in (404, 405):
             break
     if answer.status in (200, 201):
@@ -211,13 +211,14 @@ def list_hostings(body):
         return None
 
 
-def account_fields(args, password, hosting, legacy):
-    """The register's legacy `/user` takes `hosting`, `appid`, `languageCode`; the others `appId`, `language`."""
+def account_fields(args, password, hosting, route):
+    """What each route reads: DNS mode's legacy `/user` `hosting`, `appid`, `languageCode`; DNS-less `/reg/user`
+    `appid` (v2 copies it over `appId`) and `language`; `/users` and `/reg/users` `appId` and `language`."""
     fields = {"username": args.username, "password": password, "email": args.email}
-    if legacy:
+    if args.domain and route == "user":
         fields.update(hosting=hosting, appid=args.app_id, languageCode=LANGUAGE)
     else:
-        fields.update(appId=args.app_id, language=LANGUAGE)
+        fields.update({"appid" if route == "user" else "appId": args.app_id}, language=LANGUAGE)
     return fields
 
 
@@ -239,11 +240,17 @@ def creation_refusal(answer, args, hosting):
     elif error.get("id") == "item-already-exists":
         ids = ["EXISTING_EMAIL"]  # the username case went on to sign in
     elif error.get("id") == "invalid-parameters-format" and isinstance(error.get("data"), list):
-        ids = [PARAMETER_ERRORS.get(item.get("param")) for item in error["data"] if isinstance(item, dict)]
+        ids = [PARAMETER_ERRORS.get(item.get("param")) for item in error["data"] if value_refused(item)]
     known = [CREATION_ERRORS[i].format(**names) for i in dict.fromkeys(ids) if i in CREATION_ERRORS]
     if not known:
         return "account creation refused: %s" % explain(answer)
     return "account creation refused: %s (%s)" % ("; ".join(known), explain(answer))
+
+
+def value_refused(item):
+    """A parameter item that refuses the value sent; v2's `path: "#/"` is a field missing from the body instead, which
+    no option of ours can mend (the platform's words alone are shown)."""
+    return isinstance(item, dict) and str(item.get("path", "#/%s" % item.get("param"))).rstrip("/") != "#"
 
 
 def sign_in(platform, args, password):
@@ -256,11 +263,10 @@ def sign_in(platform, args, password):
         return token
     error = answer.pryv_error or ("", "")
     if error[0] == "invalid-credentials" and "trusted" in error[1]:
-        host = args.domain or args.hostname
+        # Which origins are trusted is the core's auth.trustedApps setting, different on each platform.
         raise Refused("the platform does not trust the sign-in of app id %r from Origin %s (%s). Give --origin an "
-                      "origin it trusts (by default https://*.%s, e.g. https://sw.%s), or add %s@%s to the "
-                      "core's auth.trustedApps setting" % (args.app_id, args.origin, explain(answer), host, host,
-                                                           args.app_id, args.origin))
+                      "origin that the core's auth.trustedApps setting accepts, or add %s@%s to it"
+                      % (args.app_id, args.origin, explain(answer), args.app_id, args.origin))
     if error[0] == "invalid-credentials":
         raise Refused("account %s exists but refuses this password (%s): give its password with --password-file "
                       "or PRYV_PASSWORD" % (args.username, explain(answer)))
@@ -416,7 +422,7 @@ class Platform:
     def core(self, method, path, token=None, body=None, headers=None):
         headers = dict(headers or {})
         if token:
-            headers["Authorization"] = token  # raw, as Pryv 1.x wants it
+            headers["Authorization"] = token  # raw: 1.x refuses `Bearer`, 2.x takes both
         return self._call("core", method, self.target.core_url(self.args.username, path), headers, body)
 
     def _call(self, service, method, url, headers, body):
@@ -440,11 +446,12 @@ def error_body(answer):
 
 
 def explain(answer):
-    """Status, Pryv error id and message, and the register's detail or a core's parameter codes."""
+    """Status, Pryv error id and message, and the register's detail or each refused parameter's code and message."""
     error = error_body(answer)
     extra = error.get("detail") if isinstance(error.get("detail"), str) else ""
     if isinstance(error.get("data"), list):
         extra = ", ".join("%s: %s" % (item.get("param"), item.get("code"))
+                          + (" (%s)" % one_line(item["message"], 120) if isinstance(item.get("message"), str) else "")
                           for item in error["data"] if isinstance(item, dict))
     return answer.problem() + (" - %s" % extra if extra else "")
 

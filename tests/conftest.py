@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from check_pryv.sandbox import Sandbox
+from realserver import running_real_server
 
 # CI sets this so that an integration test whose daemon is missing fails instead of skipping.
 REQUIRE_DAEMONS = os.environ.get("CHECK_PRYV_REQUIRE_DAEMONS") == "1"
@@ -47,6 +48,13 @@ def run_plugin(name, *args, env=None, timeout=30):
 def sandbox_session(tmp_path_factory):
     with Sandbox(state_dir=str(tmp_path_factory.mktemp("sandbox"))) as sb:
         yield sb
+
+
+@pytest.fixture(scope="session")
+def real_server():
+    """The real Pryv.io server behind nginx's TLS, for the session: see tests/realserver.py for its interface."""
+    with running_real_server(cannot) as server:
+        yield server
 
 
 @pytest.fixture

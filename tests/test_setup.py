@@ -222,9 +222,8 @@ def test_setup_untrusted_origin_is_refused_naming_it(sandbox):
     assert result.returncode == 1, result.stderr
     assert ("error: the platform does not trust the sign-in of app id 'pryv-metrics' from Origin "
             "https://monitoring.example.com (401 invalid-credentials: The app id (\"appId\") is either missing "
-            "or not trusted.). Give --origin an origin it trusts (by default https://*.pryv.test, e.g. "
-            "https://sw.pryv.test), or add pryv-metrics@https://monitoring.example.com to the core's "
-            "auth.trustedApps setting") in result.stderr
+            "or not trusted.). Give --origin an origin that the core's auth.trustedApps setting accepts, or add "
+            "pryv-metrics@https://monitoring.example.com to it") in result.stderr
 
 
 @pytest.mark.parametrize("mode, shape", [(dns_mode_args, "400 INVALID_USER_NAME: Invalid user name - User name "
@@ -235,7 +234,7 @@ def test_setup_untrusted_origin_is_refused_naming_it(sandbox):
 def test_setup_invalid_username_is_refused(sandbox, mode, shape):
     result = setup(sandbox, mode=mode, username="abc")
     assert result.returncode == 1, result.stderr
-    assert ("error: username 'abc' is invalid (5 to 60 of a-z, 0-9 and '-'): give another --username (%s"
+    assert ("error: username 'abc' is refused: give another --username (%s"
             % shape) in result.stderr
 
 
@@ -490,7 +489,7 @@ def test_create_account_several_register_errors_each_get_their_sentence():
     with pytest.raises(provision.Refused) as refused:
         provision.create_account(register, creation_args(), "short")
     assert str(refused.value) == ("account creation refused: e-mail 'hm@pryv.test' is refused: give another --email; "
-                                  "the password is refused (6 to 99 characters) (400 INVALID_DATA: Invalid Data)")
+                                  "the password is refused: choose another (400 INVALID_DATA: Invalid Data)")
 
 
 def test_create_account_hosting_the_register_then_refuses():
@@ -520,3 +519,15 @@ def test_setup_password_given_as_password_file_is_not_repeated(sandbox):
     assert result.returncode == 2
     assert "error: cannot read --password-file: No such file or directory" in result.stderr
     assert "Typed-In-Clear-2" not in result.stdout + result.stderr
+
+
+def test_create_account_missing_field_shows_the_platform_words_without_advice():
+    # v2's answer when /reg/user lacks `appid`: `path: "#/"` says a field is missing, which no option mends.
+    missing = {"error": {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                         "data": [{"code": "appid-invalid", "message": "Missing required field: appId", "path": "#/",
+                                   "param": "appId"}]}}
+    register = StubRegister((400, missing))
+    with pytest.raises(provision.Refused) as refused:
+        provision.create_account(register, creation_args(domain=None, hostname="127.0.0.1"), "pass-word-1")
+    assert str(refused.value) == ("account creation refused: 400 invalid-parameters-format: The parameters' format is "
+                                  "invalid. - appId: appid-invalid (Missing required field: appId)")
