@@ -108,6 +108,41 @@ def test_command_lines_name_another_health_account(tmp_path):
     assert all(argv[-2:] == ["--username", "someone01"] for _, argv in lines)
 
 
+@pytest.mark.parametrize("name", ["token", "ca.pem"])
+def test_cli_refuses_a_state_file_that_is_a_symbolic_link(tmp_path, name):
+    victim, state = tmp_path / "victim", tmp_path / "state"
+    victim.write_text("precious\n")
+    victim.chmod(0o644)
+    state.mkdir()
+    (state / name).symlink_to(victim)
+    result = run_cli("--state-dir", str(state), "--demo")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"check_pryv_sandbox: cannot start: {state / name} is a symbolic link: the sandbox "
+                             "never writes through a link; remove it or choose another --state-dir\n")
+    assert victim.read_text() == "precious\n" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+def test_state_files_replace_an_earlier_run_and_never_write_through_links(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    os.link(victim, tmp_path / "token")  # a hard link: its other name must keep its content
+    (tmp_path / "ca.pem").write_text("an earlier run's CA\n")
+    with Sandbox(state_dir=str(tmp_path)) as sb:
+        assert (tmp_path / "token").read_text() == sb.token
+        assert (tmp_path / "ca.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert reg(sb, "GET", "/hostings").status_code == 200  # the CA written is the server's
+    assert victim.read_text() == "precious\n"
+    (tmp_path / "token").unlink()
+    (tmp_path / "token").symlink_to(tmp_path / "nowhere")  # a dangling link is refused too
+    with pytest.raises(OSError, match=r"token is a symbolic link: the sandbox never writes through a link"):
+        Sandbox(state_dir=str(tmp_path)).start()
+    assert not (tmp_path / "nowhere").exists()
+    (tmp_path / "token").unlink()
+    (tmp_path / "token").mkdir()
+    with pytest.raises(OSError, match=r"token is in the way and is not a regular file"):
+        Sandbox(state_dir=str(tmp_path), scheme="http").start()
+
+
 # ---- register: check_username
 
 @pytest.mark.parametrize("name, status, body", [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -56,8 +57,11 @@ class Sandbox(Register, Core, Zone):
         if self._servers:
             raise RuntimeError("the sandbox is already running")
         os.makedirs(self.state_dir, exist_ok=True)
-        _write_private(self.token_file, self.token)
-        tls_context = self._tls_context() if self.scheme == "https" else None
+        write_state_file(self.token_file, self.token.encode(), 0o600)
+        tls_context = None
+        if self.scheme == "https":
+            tls_context, ca_pem = self._tls_context()
+            write_state_file(self.ca_file, ca_pem, 0o644)
         servers = []
         try:
             servers.append(HTTPServer(("127.0.0.1", self.http_port), HTTPHandler, self, tls_context))
@@ -222,11 +226,32 @@ class Sandbox(Register, Core, Zone):
 
     def _tls_context(self):
         names = dict.fromkeys([self.domain, f"*.{self.domain}", "localhost", "127.0.0.1", self.hostname])
-        return tls.server_context(self.ca_file, names, self.cert_days)
+        return tls.server_context(names, self.cert_days)
 
 
-def _write_private(path, text):
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    os.chmod(path, 0o600)  # open()'s mode only applies to a new file
+class StateFileError(OSError):
+    """A state file the sandbox will not write: something other than its own regular file is in the way."""
+
+
+def write_state_file(path, data, mode):
+    """Write `data` to a new file at `path`, never through a link: a regular file left by an earlier run
+    is replaced (its name unlinked, so a hard link's other names keep their content), anything else is
+    refused with a StateFileError."""
+    for _ in range(2):
+        try:  # O_EXCL|O_NOFOLLOW: a symbolic link, even one to nowhere, makes this fail instead of followed
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        except FileExistsError:
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                raise StateFileError(f"{path} is a symbolic link: the sandbox never writes through a link; "
+                                     "remove it or choose another --state-dir") from None
+            if not stat.S_ISREG(info.st_mode):
+                raise StateFileError(f"{path} is in the way and is not a regular file; remove it or choose "
+                                     "another --state-dir") from None
+            os.unlink(path)  # an earlier run's file: replaced by a new one, not rewritten in place
+            continue
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        return
+    raise StateFileError(f"{path} keeps reappearing while the sandbox writes it; is another sandbox using "
+                         "this --state-dir?")

@@ -6,9 +6,9 @@ import datetime
 import ssl
 
 
-def server_context(ca_file, names, cert_days=None):
-    """A server TLS context for `names`, its CA written to `ca_file`; the certificate ends `cert_days` days
-    from now (None: trustme's default, the year 3000)."""
+def server_context(names, cert_days=None):
+    """(a server TLS context for `names`, its CA certificate as PEM bytes); the certificate ends `cert_days`
+    days from now (None: trustme's default, the year 3000)."""
     import trustme  # only HTTPS needs it: plain-HTTP sandboxes run without
 
     ca = trustme.CA(organization_name="check_pryv sandbox")
@@ -18,7 +18,6 @@ def server_context(ca_file, names, cert_days=None):
         not_after = now + datetime.timedelta(days=cert_days)
         expiry = {"not_after": not_after, "not_before": min(now, not_after) - datetime.timedelta(days=1)}
     certificate = ca.issue_cert(*names, **expiry)
-    ca.cert_pem.write_to_path(ca_file)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     certificate.configure_cert(context)
-    return context
+    return context, ca.cert_pem.bytes()
