@@ -1,0 +1,277 @@
+"""The sandbox against the real server: the same requests to both, DNS-less over HTTPS, the same answers.
+
+Each case sends one request to the sandbox and to the real open-pryv.io server (tests/realserver.py) and compares
+what a client relies on: the status, the error id, the body's keys (recursively; values that legitimately differ,
+such as tokens, ids, times and versions, are not compared), the values a client branches on (error codes, params,
+paths, `reserved`, permission levels), and the headers a client reads. A failure names the request and each
+difference. The deliberate differences are the table DELIBERATE below; README.rst ("Differences from the real
+server") names every one of them, and a listed case that no longer differs fails, so the two cannot drift.
+"""
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+
+from check_pryv.sandbox import Sandbox
+
+ROOT_README = __file__.rsplit("/tests/", 1)[0] + "/README.rst"
+USER = "conformance01"  # an account of its own: the real server is shared with the other tests of the session
+PASSWORD = "conformance-pass"
+APP_ID = "pryv-metrics"
+SUFFIX = secrets.token_hex(3)  # names created by the cases: new on both platforms, on every run
+
+# name -> reason: the cases where the sandbox differs from the real server on purpose (README.rst lists them)
+DELIBERATE = {
+}
+
+# Headers compared by value (others are hop-by-hop, dates, lengths or cache validators).
+HEADERS = ("Content-Type", "API-Version", "Pryv-Access-Id", "Access-Control-Allow-Origin",
+           "Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Expose-Headers",
+           "Access-Control-Max-Age", "Access-Control-Allow-Credentials")
+HEADERS_PRESENT = ("API-Version", "Pryv-Access-Id")  # their values differ legitimately (versions, ids)
+VALUES = ("code", "param", "path", "reserved", "reason", "type", "level", "streamId", "available", "cheersFrom")
+ITEMWISE = ("data", "permissions", "results")  # lists compared item by item; other lists by their items' keys
+IN_ORDER = ("results",)  # a batch's results follow its calls; the other lists' order is not part of the API
+MASKED_IDS = re.compile(r"(?<=:_audit:access-)\w+")  # the audit stream id holds the access id
+
+
+@dataclass
+class Case:
+    name: str
+    method: str
+    path: str  # relative to the root; {user}, {new}... filled from the platform's context
+    headers: dict = field(default_factory=dict)
+    body: object = None
+
+    def __str__(self):
+        return "%s %s" % (self.method, self.path)
+
+
+def login_body(**changes):
+    body = {"username": "{user}", "password": PASSWORD, "appId": APP_ID}
+    body.update(changes)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def account(name, **changes):
+    body = {"appId": APP_ID, "username": name, "password": PASSWORD, "email": name + "@example.com",
+            "language": "en"}
+    body.update(changes)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+TRUSTED = {"Origin": "{trusted_origin}"}
+HEALTH = {"Authorization": "{health_token}"}
+PERSONAL = {"Authorization": "{personal_token}"}
+CASES = [
+    Case("root", "GET", ""),
+    Case("register-root", "GET", "reg/"),
+    Case("service-info", "GET", "reg/service/info"),
+    Case("user-service-info", "GET", "{user}/service/info"),
+    Case("hostings", "GET", "reg/hostings"),
+    Case("check-username-free", "GET", "reg/free" + SUFFIX + "/check_username"),
+    Case("check-username-taken", "GET", "reg/{user}/check_username"),
+    Case("check-username-reserved-word", "GET", "reg/admin/check_username"),
+    Case("check-username-invalid", "GET", "reg/Bad_Name/check_username"),
+    Case("reg-user", "POST", "reg/user", body=account("newa" + SUFFIX, appId=None, appid=APP_ID)),
+    Case("reg-user-appId-only", "POST", "reg/user", body=account("newb" + SUFFIX)),
+    Case("reg-users", "POST", "reg/users", body=account("newc" + SUFFIX)),
+    Case("reg-users-taken", "POST", "reg/users", body=account("{user}", email="{email}")),
+    Case("reg-users-reserved-word", "POST", "reg/users", body=account("admin")),
+    Case("reg-users-invalid", "POST", "reg/users", body=account("x", email="not-an-address")),
+    Case("login", "POST", "{user}/auth/login", TRUSTED, login_body()),
+    Case("login-wrong-password", "POST", "{user}/auth/login", TRUSTED, login_body(password="wrong-password")),
+    Case("login-untrusted-origin", "POST", "{user}/auth/login", {"Origin": "https://untrusted.example"},
+         login_body()),
+    Case("login-no-origin", "POST", "{user}/auth/login", {}, login_body()),
+    Case("login-trusted-origin-other-port", "POST", "{user}/auth/login", {"Origin": "{trusted_origin}:8443"},
+         login_body()),
+    Case("login-extra-field", "POST", "{user}/auth/login", TRUSTED, login_body(extra="ignored")),
+    Case("login-missing-field", "POST", "{user}/auth/login", TRUSTED, login_body(password=None)),
+    Case("login-unknown-user", "POST", "nobody" + SUFFIX + "/auth/login", TRUSTED, login_body()),
+    Case("accesses-create", "POST", "{user}/accesses", PERSONAL,
+         {"name": "access" + SUFFIX, "permissions": [{"streamId": "*", "level": "read"}]}),
+    Case("accesses-create-duplicate", "POST", "{user}/accesses", PERSONAL,
+         {"name": "metricsAccess", "permissions": [{"streamId": "*", "level": "manage"}]}),
+    Case("accesses-create-shared-token", "POST", "{user}/accesses", HEALTH,
+         {"name": "other" + SUFFIX, "permissions": [{"streamId": "*", "level": "read"}]}),
+    Case("accesses-list", "GET", "{user}/accesses", PERSONAL),
+    Case("accesses-list-shared-token", "GET", "{user}/accesses", HEALTH),
+    Case("access-info", "GET", "{user}/access-info", HEALTH),
+    Case("access-info-personal", "GET", "{user}/access-info", PERSONAL),
+    Case("events", "GET", "{user}/events?limit=1", HEALTH),
+    Case("events-bearer", "GET", "{user}/events?limit=1", {"Authorization": "Bearer {health_token}"}),
+    Case("events-auth-query", "GET", "{user}/events?limit=1&auth={health_token}"),
+    Case("events-no-token", "GET", "{user}/events?limit=1"),
+    Case("events-bad-token", "GET", "{user}/events?limit=1", {"Authorization": "not-a-token"}),
+    Case("events-expired-access", "GET", "{user}/events?limit=1", {"Authorization": "{expired_token}"}),
+    Case("events-unknown-user", "GET", "nobody" + SUFFIX + "/events?limit=1", HEALTH),
+    Case("events-limit-not-a-number", "GET", "{user}/events?limit=abc", HEALTH),
+    Case("events-head", "HEAD", "{user}/events?limit=1", HEALTH),
+    Case("events-options", "OPTIONS", "{user}/events",
+         {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}),
+    Case("batch", "POST", "{user}/", HEALTH, [{"method": "events.get", "params": {"limit": 1}},
+                                              {"method": "accesses.get", "params": {}}]),
+    Case("unknown-route", "GET", "{user}/no-such-route", HEALTH),
+]
+
+
+def fill(template, context):
+    """The template (str, dict or list) with {name} replaced from the platform's context."""
+    if isinstance(template, str):
+        return re.sub(r"\{(\w+)\}", lambda match: context.get(match.group(1), match.group(0)), template)
+    if isinstance(template, dict):
+        return {fill(key, context): fill(value, context) for key, value in template.items()}
+    if isinstance(template, list):
+        return [fill(item, context) for item in template]
+    return template
+
+
+class Platform:
+    """One of the two platforms, DNS-less over HTTPS: its root URL, CA, and the tokens its context holds."""
+
+    def __init__(self, label, public_url, ca_file, trusted_origin):
+        self.label, self.public_url, self.ca_file = label, public_url, ca_file
+        self.context = {"user": USER, "email": USER + "@example.com", "trusted_origin": trusted_origin}
+
+    def send(self, method, path, headers=None, body=None):
+        headers = dict(headers or {})
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return requests.request(method, self.public_url + path, headers=headers, verify=self.ca_file, timeout=15,
+                                data=None if body is None else json.dumps(body))
+
+    def call(self, case):
+        return self.send(case.method, fill(case.path, self.context), fill(case.headers, self.context),
+                         fill(case.body, self.context))
+
+    def prepare(self, create_account):
+        """The context's tokens: a session (personal), the shared health access, and an expired access."""
+        if create_account:
+            self.expect(201, "POST", "reg/users", body=account(USER))
+        session = self.expect(200, "POST", USER + "/auth/login", {"Origin": self.context["trusted_origin"]},
+                              fill(login_body(), self.context))
+        personal = {"Authorization": session["token"]}
+        created = self.send("POST", USER + "/accesses", personal,
+                            {"name": "metricsAccess", "permissions": [{"streamId": "*", "level": "manage"}]})
+        if created.status_code == 201:
+            health = created.json()["access"]["token"]
+        else:  # the sandbox's account comes with it
+            listed = self.expect(200, "GET", USER + "/accesses", personal)["accesses"]
+            health = next(access["token"] for access in listed if access["name"] == "metricsAccess")
+        expired = self.expect(201, "POST", USER + "/accesses", personal,
+                              {"name": "expired", "permissions": [{"streamId": "*", "level": "read"}],
+                               "expireAfter": 0})["access"]["token"]
+        self.context.update(personal_token=session["token"], health_token=health, expired_token=expired)
+
+    def expect(self, status, method, path, headers=None, body=None):
+        response = self.send(method, path, headers, body)
+        assert response.status_code == status, "%s: %s %s answered %s: %s" % (
+            self.label, method, path, response.status_code, response.text[:300])
+        return response.json()
+
+
+@pytest.fixture(scope="module")
+def platforms(real_server, tmp_path_factory):
+    real = Platform("real server", real_server.public_url, real_server.ca_file, real_server.trusted_origin)
+    real_server.delete_user(USER)  # left by an earlier run against a server that outlived it
+    real.prepare(create_account=True)
+    # The real server's account gets one event, as the sandbox's has some: the events' keys are compared.
+    personal = {"Authorization": real.context["personal_token"]}
+    real.expect(201, "POST", USER + "/streams", personal, {"id": "health", "name": "health"})
+    real.expect(201, "POST", USER + "/events", personal,
+                {"streamIds": ["health"], "type": "note/txt", "content": "conformance event"})
+    with Sandbox(hostname=real_server.hostname, username=USER, password=PASSWORD,
+                 state_dir=str(tmp_path_factory.mktemp("conformance-sandbox"))) as sandbox:
+        sandboxed = Platform("sandbox", "https://%s:%d/" % (sandbox.hostname, sandbox.http_port), sandbox.ca_file,
+                             real_server.trusted_origin)
+        sandboxed.context["email"] = "%s@%s" % (USER, sandbox.domain)  # the address the sandbox gave its account
+        sandboxed.prepare(create_account=False)
+        yield real, sandboxed
+    real_server.delete_user(USER)
+
+
+def masked(value):
+    return MASKED_IDS.sub("ID", value) if isinstance(value, str) else value
+
+
+def describe(response):
+    """What a client relies on in a response: {aspect: value}, flat, for a readable comparison."""
+    facts = {"status": response.status_code}
+    for name in HEADERS:
+        value = response.headers.get(name)
+        facts["header " + name] = (value is not None) if name in HEADERS_PRESENT else value
+    server = response.headers.get("Server")
+    facts["header Server"] = server and server.split("/")[0]  # the product, not its version
+    if response.request.method == "HEAD":
+        return facts
+    try:
+        body = response.json()
+    except ValueError:
+        facts["body"] = "not JSON"
+        return facts
+    walk(body, "body", facts)
+    return facts
+
+
+def walk(value, path, facts):
+    """Record the keys of every object, the VALUES that clients branch on, and the items' keys of lists."""
+    if isinstance(value, dict):
+        facts[path + " keys"] = sorted(value)
+        for key, item in value.items():
+            if key == "meta":  # its values are versions and times; its keys are compared above
+                facts[path + ".meta keys"] = sorted(item) if isinstance(item, dict) else type(item).__name__
+            elif (key in VALUES or (key, path.endswith("error")) == ("id", True)) \
+                    and not isinstance(item, (dict, list)):  # an error's id; other ids differ legitimately
+                facts["%s.%s" % (path, key)] = masked(item)
+            else:
+                walk(item, "%s.%s" % (path, key), facts)
+    elif isinstance(value, list):
+        key = path.rsplit(".", 1)[-1]
+        if key in ITEMWISE:
+            items = value if key in IN_ORDER else sorted(
+                value, key=lambda item: json.dumps(masked_tree(item), sort_keys=True))
+            facts[path + " length"] = len(value)
+            for index, item in enumerate(items):
+                walk(item, "%s[%d]" % (path, index), facts)
+        else:  # resources (events, accesses): how many differs, what one holds must not
+            facts[path + " item keys"] = sorted({k for item in value if isinstance(item, dict) for k in item}) \
+                if value else "empty"
+
+
+def masked_tree(value):
+    if isinstance(value, dict):
+        return {key: masked_tree(item) for key, item in value.items() if key in VALUES}
+    return masked(value)
+
+
+def differences(real, sandbox):
+    return ["%s: real %s, sandbox %s" % (aspect, json.dumps(real.get(aspect, "absent")),
+                                          json.dumps(sandbox.get(aspect, "absent")))
+            for aspect in sorted(set(real) | set(sandbox)) if real.get(aspect, "absent") !=
+            sandbox.get(aspect, "absent")]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_sandbox_answers_as_the_real_server(platforms, case):
+    real, sandbox = platforms
+    found = differences(describe(real.call(case)), describe(sandbox.call(case)))
+    if case.name in DELIBERATE:
+        assert found, "%s (%s) is listed as a deliberate difference but no longer differs: remove it from " \
+                      "DELIBERATE and README.rst" % (case.name, case)
+        pytest.skip("deliberate difference: " + DELIBERATE[case.name])
+    assert not found, "%s (%s) differs:\n  %s" % (case.name, case, "\n  ".join(found))
+
+
+def test_deliberate_differences_name_cases():
+    assert sorted(set(DELIBERATE) - {case.name for case in CASES}) == []
+
+
+def test_readme_lists_exactly_the_deliberate_differences():
+    with open(ROOT_README, encoding="utf-8") as readme:
+        section = readme.read().split("Differences from the real server\n", 1)[1].split("\n====", 1)[0]
+    listed = re.findall(r"^``([a-z0-9-]+)``", section, re.MULTILINE)
+    assert listed == sorted(DELIBERATE)
