@@ -193,12 +193,13 @@ def test_hostings_dns_mode(sandbox, fault, extra, code, text, perfdata):
 
 @pytest.mark.parametrize("fault, extra, code, text, perfdata", [
     ("ok", [], 0, "OK - 1 of 1 hosting available", "hostings_available=1;1:;1:;0;1 hostings_total=1;;;0"),
-    ("none-available", [], 2, "CRITICAL - 0 of 1 hosting available; not available: hosting1",
+    ("none-available", [], 2, "CRITICAL - 0 of 1 hosting available; not available: default",
      "hostings_available=0;1:;1:;0;1 hostings_total=1;;;0"),
-    ("ok", ["--hosting", "hosting2"], 2, "CRITICAL - register does not list hosting hosting2; it lists: hosting1",
+    ("ok", ["--hosting", "hosting2"], 2, "CRITICAL - register does not list hosting hosting2; it lists: default",
      "hostings_available=0;1:;1:;0;1 hostings_total=1;;;0"),
 ], ids=["default", "none-available", "unlisted"])
 def test_hostings_dnsless(sandbox, fault, extra, code, text, perfdata):
+    """v2 without a hostings setting lists one hosting, `default`, in region and zone `default`."""
     sandbox.set_faults(hostings=fault)
     result = register(sandbox, "--hostings", *extra, mode=dnsless_args)
     assert_line(result, code, re.escape("PRYV_REGISTER %s | %s " % (text, perfdata)) + REG_TIME)

@@ -25,6 +25,9 @@ INVALID_USER_NAME = {"id": "INVALID_USER_NAME", "message": "Invalid user name", 
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
                  "query string parameter.")
 UNTRUSTED = 'The app id ("appId") is either missing or not trusted.'
+INVALID_USERNAME_ITEM = {"code": "username-invalid", "path": "#/username", "param": "username", "message":
+                         "Username should have between 5 and 60 characters and contain lowercase letters or numbers "
+                         "or dashes"}
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +162,9 @@ def test_check_username_register_shapes(sb, name, status, body):
     assert response.headers["API-Version"] == "1.9.3-open"
 
 
-@pytest.mark.parametrize("name, reserved", [(USER, True), ("freename01", False), ("admin", True)])
+@pytest.mark.parametrize("name, reserved", [(USER, True), ("freename01", False), ("admin", False)])
 def test_check_username_dnsless(sb, name, reserved):
+    """v2 says whether an account has the name: a reserved word is refused only at account creation."""
     response = call(sb, "GET", f"/reg/{name}/check_username")
     assert response.status_code == 200
     assert without_meta(response) == {"reserved": reserved}
@@ -171,7 +175,7 @@ def test_check_username_dnsless_invalid(sb, name):
     response = call(sb, "GET", f"/reg/{name}/check_username")
     assert response.status_code == 400
     assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
-                               "data": [{"code": "username-invalid", "param": "username"}]}
+                               "data": [INVALID_USERNAME_ITEM]}
 
 
 # ---- core: events and tokens
@@ -196,8 +200,15 @@ def test_events_dnsless_path_form(sb):
     assert response.status_code == 200 and len(response.json()["events"]) == 2
 
 
-def test_bearer_token_is_rejected(sb):
-    response = core(sb, "GET", "/events?limit=1", headers=auth("Bearer " + sb.token))
+@pytest.mark.parametrize("header", ["Bearer {}", "bearer {}", "{} caller-id", "Bearer {} caller-id"])
+def test_bearer_and_caller_id_forms_are_accepted(sb, header):
+    """v2 strips a Bearer scheme (middleware/src/getAuth.ts) and a caller id after a space (MethodContext.ts)."""
+    response = core(sb, "GET", "/events?limit=1", headers=auth(header.format(sb.token)))
+    assert response.status_code == 200 and len(response.json()["events"]) == 1
+
+
+def test_unknown_bearer_token_is_rejected(sb):
+    response = core(sb, "GET", "/events?limit=1", headers=auth("Bearer " + sb.token[::-1]))
     assert response.status_code == 403
     assert error(response) == {"id": "invalid-access-token", "message": "Cannot find access from token."}
     assert "Pryv-Access-Id" not in response.headers
@@ -402,8 +413,8 @@ def test_register_legacy_create_user_errors(sb, change, error_id, message):
 
 @pytest.mark.parametrize("dns_mode, path", [(True, "/users"), (False, "/reg/user"), (False, "/reg/users")])
 def test_create_user_core_shape(sb, dns_mode, path):
-    body = {"appId": "pryv-test", "username": "newuser05", "password": "secret-5", "email": "new5@example.com",
-            "hosting": "ignored"}
+    body = {"appid" if path == "/reg/user" else "appId": "pryv-test", "username": "newuser05", "password": "secret-5",
+            "email": "new5@example.com", "hosting": "ignored"}
     response = reg(sb, "POST", path, json=body) if dns_mode else call(sb, "POST", path, json=body)
     assert response.status_code == 201
     created = without_meta(response)
@@ -424,8 +435,49 @@ def test_create_user_core_shape_bad_input(sb):
                                                     "email": "new6@example.com"})
     assert response.status_code == 400
     assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
-                               "data": [{"code": "username-invalid", "param": "username"},
-                                        {"code": "password-invalid", "param": "password"}]}
+                               "data": [INVALID_USERNAME_ITEM,
+                                        {"code": "password-invalid", "path": "#/password", "param": "password",
+                                         "message": "Password should have between 5 and 23 characters"}]}
+
+
+@pytest.mark.parametrize("app_id", [{"appId": "pryv-test"}, {}])
+def test_create_user_dnsless_user_route_reads_appid_only(sb, app_id):
+    """v2's /reg/user copies `appid` over `appId` (routes/auth/register.ts): an `appId` alone is missing."""
+    response = call(sb, "POST", "/reg/user", json={"username": "newuser07", "password": "secret-7",
+                                                   "email": "new7@example.com", **app_id})
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                               "data": [{"code": "appid-invalid", "message": "Missing required field: appId",
+                                         "path": "#/", "param": "appId"}]}
+    response = call(sb, "POST", "/reg/users", json={"appId": "pryv", "username": "newuser07",
+                                                    "email": "new7@example.com"})
+    assert error(response)["data"] == [
+        {"code": "password-required", "message": "Password is required", "path": "#/", "param": "password"},
+        {"code": "appid-invalid", "message": "Invalid app Id", "path": "#/appId", "param": "appId"}]
+
+
+@pytest.mark.parametrize("email, status, item", [
+    ("new9@localhost", 201, None),  # v2 checks only that it is a string of up to 300 characters
+    ("x" * 301, 400, {"code": "MAX_LENGTH", "message": "must NOT have more than 300 characters", "path": "#/email",
+                      "param": "email"}),
+    (None, 400, {"code": "email-required", "message": "Email is required", "path": "#/", "param": "email"}),
+    (9, 400, {"code": "email-invalid", "message": "Invalid email", "path": "#/email", "param": "email"}),
+])
+def test_create_user_dnsless_email(sb, email, status, item):
+    body = {"appId": "pryv-test", "username": "newuser09", "password": "secret-9", "email": email}
+    response = call(sb, "POST", "/reg/users", json={k: v for k, v in body.items() if v is not None})
+    assert response.status_code == status
+    if item:
+        assert error(response)["data"] == [item]
+
+
+@pytest.mark.parametrize("name", ["admin", "pryv-anything"])
+def test_create_user_dnsless_reserved_name_is_named_alone(sb, name):
+    body = {"appId": "pryv-test", "username": name, "password": "secret-8", "email": f"{USER}@pryv.test"}
+    response = call(sb, "POST", "/reg/users", json=body)
+    assert response.status_code == 409
+    assert error(response) == {"id": "item-already-exists", "data": {"username": name},
+                               "message": f'An user with username "{name}" already exists'}
 
 
 # ---- login, accesses
@@ -446,7 +498,7 @@ def test_login_with_trusted_origin(sb):
 
 
 @pytest.mark.parametrize("origin", [None, "https://evil.example", "https://pryv.test.evil.example",
-                                    "http://sw.pryv.test", "https://localhost"])
+                                    "http://sw.pryv.test", "https://localhost.evil.example", "http://localhost"])
 def test_login_with_untrusted_origin(sb, origin):
     response = login(sb, origin=origin)
     assert response.status_code == 401
@@ -457,8 +509,55 @@ def test_login_errors(sb):
     response = login(sb, password="wrong-password")
     assert response.status_code == 401
     assert error(response) == {"id": "invalid-credentials", "message": "The given username/password pair is invalid."}
+    response = login(sb, username="HealthMetrics01", appId="")  # v2 lower-cases the name; an empty app id is none
+    assert response.status_code == 401 and error(response) == {"id": "invalid-credentials", "message": UNTRUSTED}
+    response = login(sb, username="someoneelse")
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-operation",
+                               "message": "The username in the path does not match that of the credentials."}
+
+
+def test_login_ignores_an_extra_field(sb):
     response = login(sb, language="en")
-    assert response.status_code == 400 and error(response)["id"] == "invalid-operation"
+    assert response.status_code == 200 and without_meta(response)["token"]
+
+
+@pytest.mark.parametrize("body", [{"username": USER, "password": "x"}, [], None])
+def test_login_missing_field_is_invalid_operation(sb, body):
+    response = core(sb, "POST", "/auth/login", json=body, headers={"Origin": "https://sw.pryv.test"})
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-operation",
+                               "message": "Missing parameters: username, password and appId are required."}
+
+
+def test_login_field_of_wrong_type(sb):
+    response = login(sb, password=123456, appId=None)
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                               "data": [{"code": "INVALID_TYPE", "params": ["string"], "message": "must be string",
+                                         "path": "#/password"},
+                                        {"code": "INVALID_TYPE", "params": ["string"], "message": "must be string",
+                                         "path": "#/appId"}]}
+
+
+def test_login_follows_the_trusted_apps_setting(tmp_path):
+    with Sandbox(scheme="http", state_dir=str(tmp_path), trusted_apps="pryv-test@https://app.example, "
+                                                                      "*@https://*.partner.example*") as sb:
+        for app_id, origin, status in (("pryv-test", "https://app.example", 200),
+                                       ("other-app", "https://app.example", 401),
+                                       ("pryv-test", "https://app.example:8443", 401),
+                                       ("other-app", "https://eu.partner.example:8443/login", 200),
+                                       ("pryv-test", "https://sw.pryv.test", 401)):
+            assert login(sb, origin=origin, appId=app_id).status_code == status, (app_id, origin)
+    with pytest.raises(ValueError, match=r"trusted apps: 'https://app.example' is not APP@ORIGIN"):
+        Sandbox(scheme="http", state_dir=str(tmp_path), trusted_apps="https://app.example")
+
+
+def test_cli_trusted_apps_option(tmp_path):
+    result = run_cli("--trusted-apps", "app@https://a.example,", "--state-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.endswith("check_pryv_sandbox: error: trusted apps: '' is not APP@ORIGIN (APP may be *, "
+                                  "ORIGIN may hold *)\n")
 
 
 def test_login_session_expires(sb):
@@ -522,8 +621,10 @@ def test_access_info(sb):
 def test_hostings(sb):
     zone = reg(sb, "GET", "/hostings").json()["regions"]["europe"]["zones"]["switzerland"]
     assert {name: h["available"] for name, h in zone["hostings"].items()} == {"hosting1": True, "hosting2": False}
-    zone = call(sb, "GET", "/reg/hostings").json()["regions"]["region1"]["zones"]["zone1"]
-    assert zone["hostings"]["hosting1"]["available"] is True
+    response = call(sb, "GET", "/reg/hostings")  # v2 with no hostings setting (methods/auth/register.ts)
+    assert without_meta(response) == {"regions": {"default": {"name": "Default", "zones": {"default": {
+        "name": "Default", "hostings": {"default": {"name": "Default", "available": True,
+                                                    "availableCore": f"https://localhost:{sb.http_port}/"}}}}}}}
 
 
 def test_service_info(sb):
@@ -540,16 +641,16 @@ def test_service_info(sb):
     ("ok", True, {"hosting1": True, "hosting2": False}),
     ("all-available", True, {"hosting1": True, "hosting2": True}),
     ("none-available", True, {"hosting1": False, "hosting2": False}),
-    ("ok", False, {"hosting1": True}),
-    ("all-available", False, {"hosting1": True}),
-    ("none-available", False, {"hosting1": False}),
+    ("ok", False, {"default": True}),
+    ("all-available", False, {"default": True}),
+    ("none-available", False, {"default": False}),
 ])
 def test_fault_hostings(sb, fault, dns_mode, available):
     sb.set_faults(hostings=fault)
     if dns_mode:
         zone = reg(sb, "GET", "/hostings").json()["regions"]["europe"]["zones"]["switzerland"]
     else:
-        zone = call(sb, "GET", "/reg/hostings").json()["regions"]["region1"]["zones"]["zone1"]
+        zone = call(sb, "GET", "/reg/hostings").json()["regions"]["default"]["zones"]["default"]
     assert {name: h["available"] for name, h in zone["hostings"].items()} == available
     assert all(bool(h["availableCore"]) == h["available"] for h in zone["hostings"].values())
 
@@ -662,3 +763,18 @@ def test_cli_demo_runs_every_plugin(tmp_path):
         assert f"== {label}\n" in result.stdout
     assert result.stdout.count("exit code: ") == 5
     assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 5 else 1)
+
+
+def test_cli_without_trustme_says_so_for_https_and_runs_plain_http(tmp_path):
+    """Installed without the sandbox extra: no traceback, a one-line message; plain HTTP needs no trustme."""
+    shim = tmp_path / "shim"
+    shim.mkdir()  # ahead of site-packages on sys.path: `import trustme` fails as for an absent package
+    (shim / "trustme.py").write_text("raise ModuleNotFoundError(\"No module named 'trustme'\", name='trustme')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH")])))
+    result = run_cli("--state-dir", str(tmp_path / "https"), env=env)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("check_pryv_sandbox: cannot start: HTTPS needs the trustme package, which is not "
+                             "installed: pip install 'check_pryv[sandbox]', or run with --scheme http\n")
+    assert not (tmp_path / "https" / "token").exists()  # nothing written by a sandbox that did not start
+    result = run_cli("--state-dir", str(tmp_path / "http"), "--scheme", "http", "--demo", env=env)
+    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 5), result.stdout + result.stderr

@@ -152,11 +152,19 @@ def test_setup_dnsless_mode(sandbox, tmp_path):
     assert "token unchanged in" in again.stderr
 
 
-def test_setup_dnsless_default_email_is_refused_clearly(sandbox):
+def test_setup_dnsless_default_email_is_accepted(sandbox):
+    """v2 takes any e-mail string up to 300 characters (its schema's helpers.email), USERNAME@localhost too."""
     result = setup(sandbox, mode=dnsless_args)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == "register: account healthmetrics02 created"
+
+
+def test_setup_dnsless_too_long_email_is_refused_clearly(sandbox):
+    email = "x" * 291 + "@localhost"  # 301 characters
+    result = setup(sandbox, "--email", email, mode=dnsless_args)
     assert result.returncode == 1, result.stderr
-    assert ("error: account creation refused: e-mail 'healthmetrics02@localhost' is refused: give another --email "
-            "(400 invalid-parameters-format: ") in result.stderr
+    assert ("error: account creation refused: e-mail %r is refused: give another --email "
+            "(400 invalid-parameters-format: " % email) in result.stderr
 
 
 # --- where the token goes ------------------------------------------------------------------------------
@@ -436,12 +444,13 @@ def test_preparation_chapter_documents_every_option():
 
 
 def test_setup_reserved_username_dnsless_is_refused(sandbox):
-    # OP1's check_username says only `reserved: true`: the core's 404 tells the rest
-    result = setup(sandbox, mode=dnsless_args, username="healthcheck")
+    # v2's check_username says `reserved: false` and its creation a 409 naming the username: the core's 404 tells
+    # the rest
+    result = setup(sandbox, mode=dnsless_args, username="admin")
     assert result.returncode == 1, result.stderr
-    assert ("error: the register says healthcheck is taken but its core does not know it: the name is reserved "
+    assert ("error: the register says admin is taken but its core does not know it: the name is reserved "
             "on this platform, or the account is gone from its core (404 unknown-resource: Unknown user "
-            "\"healthcheck\")") in result.stderr
+            "\"admin\")") in result.stderr
 
 
 # --- account creation, against a register the sandbox does not imitate ---------------------------------

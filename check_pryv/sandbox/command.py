@@ -14,6 +14,7 @@ import threading
 
 from .faults import check_fault
 from .platform import Sandbox
+from .tls import TLSUnavailable
 
 PLUGIN_MODULES = {"check_pryv_dns": "check_pryv.check_dns", "check_pryv_register": "check_pryv.check_register",
                   "check_pryv_core": "check_pryv.check_core"}
@@ -30,7 +31,7 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
                                      empty: NOERROR without answer; silent: no reply at all
   hostings=ok|all-available|none-available
                                      ok: DNS mode hosting1 available, hosting2 not (closed to new
-                                     accounts), DNS-less hosting1; the others: every hosting so
+                                     accounts), DNS-less default; the others: every hosting so
   service-info=ok|mismatch|incomplete
                                      mismatch: api and register URLs of another platform (old-DOMAIN,
                                      old-HOSTNAME); incomplete: no api nor access
@@ -72,6 +73,10 @@ def _parser():
     parser.add_argument("--cert-days", type=float, metavar="DAYS",
                         help="HTTPS: the server certificate expires DAYS days from now (negative: already "
                              "expired; default: in the year 3000)")
+    parser.add_argument("--trusted-apps", metavar="LIST",
+                        help="the platform's auth.trustedApps: comma-separated APP@ORIGIN pairs, * a wildcard in "
+                             "either, e.g. '*@https://*.pryv.test*' (default: any app from https://DOMAIN, "
+                             "https://*.DOMAIN and https://HOSTNAME, any port or path)")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request and DNS query to stderr")
     parser.add_argument("--demo", action="store_true",
                         help="run each plugin command line once against the sandbox, print the results, and "
@@ -150,13 +155,13 @@ def main(argv=None):
         try:
             sandbox = Sandbox(domain=args.domain, hostname=args.hostname, scheme=args.scheme, state_dir=state_dir,
                               http_port=args.http_port, dns_port=args.dns_port, verbose=args.verbose,
-                              cert_days=args.cert_days)
+                              cert_days=args.cert_days, trusted_apps=args.trusted_apps)
         except ValueError as error:
             parser.error(str(error))
         sandbox.set_faults(**faults)
         try:
             cleanup.enter_context(sandbox)
-        except OSError as error:
+        except (OSError, TLSUnavailable) as error:
             parser.exit(1, f"check_pryv_sandbox: cannot start: {error}\n")
         if args.demo:
             return _demo(sandbox)

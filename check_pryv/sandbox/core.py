@@ -6,20 +6,33 @@ import re
 import secrets
 import string
 import time
-from urllib.parse import urlsplit
 
-from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta
+from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta, param_error, type_error
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{3,58}[a-z0-9]")
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-RESERVED_WORDS = frozenset({"admin", "administrator", "healthcheck", "register", "registry",
-                            "support", "system", "pryvio"})
+# a sample of v2's 124,542 (components/platform/src/reserved-words.json), with its rule for "pryv..."
+V2_RESERVED_WORDS = frozenset({"admin", "administrator", "register", "registry", "support", "system", "www",
+                               "access", "mfa"})
 PERMISSION_LEVELS = ("read", "contribute", "manage", "create-only")
-LOGIN_FIELDS = ("appId", "password", "username")
+LOGIN_FIELDS = ("username", "password", "appId")  # in the order v2's schema checks them
 ID_ALPHABET = string.ascii_lowercase + string.digits
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
                  "query string parameter.")
 UNTRUSTED_APP = 'The app id ("appId") is either missing or not trusted.'
+USERNAME_MESSAGE = ("Username should have between 5 and 60 characters and contain lowercase letters or numbers "
+                    "or dashes")
+# v2's custom words for a refused registration field: param -> (code, message); components/errors/src/
+# ErrorIds.ts and ErrorMessages.ts (the password's "5 and 23" is the server's own, stale, wording)
+FIELD_ERRORS = {
+    "username": ("username-invalid", USERNAME_MESSAGE),
+    "password": ("password-invalid", "Password should have between 5 and 23 characters"),
+    "email": ("email-invalid", "Invalid email"),
+    "appId": ("appid-invalid", "Invalid app Id"),
+    "language": ("language-invalid", "Invalid language"),
+}
+MISSING_FIELD_ERRORS = {"password": ("password-required", "Password is required"),
+                        "appId": ("appid-invalid", "Missing required field: appId"),
+                        "email": ("email-required", "Email is required")}
 
 
 def is_text(value, shortest, longest):
@@ -28,6 +41,24 @@ def is_text(value, shortest, longest):
 
 def matches(regex, value):
     return isinstance(value, str) and regex.fullmatch(value) is not None
+
+
+def parse_trusted_apps(setting):
+    """[(app id or "*", compiled origin pattern)] of an auth.trustedApps setting: comma-separated APP@ORIGIN pairs
+    where `*` stands for any run of non-space characters (commonFunctions.ts, getTrustedAppCheck); ValueError
+    for a pair that is not one."""
+    pairs = []
+    for pair in setting.split(","):
+        parts = re.fullmatch(r"\s*(\S+)\s*@\s*(\S+)\s*", pair)
+        if not parts:
+            raise ValueError(f"trusted apps: {pair.strip()!r} is not APP@ORIGIN (APP may be *, ORIGIN may hold *)")
+        pairs.append((parts[1], re.compile(re.escape(parts[2]).replace(r"\*", r"\S*"))))
+    return pairs
+
+
+def is_reserved(username):
+    """A name v2 refuses to create an account with (Platform.ts #isUsernameReserved)."""
+    return username in V2_RESERVED_WORDS or username.startswith("pryv")
 
 
 def new_id():
@@ -78,21 +109,41 @@ class Core:
     # -- account creation: core's POST /users, also the register's
 
     def _create_user(self, request, _):
-        """Core's POST /users (also the register's /users, and DNS-less /reg/user)."""
+        """Core's POST /users (also the register's /users and DNS-less /reg/users): the app id is `appId`."""
+        body = request.json()
+        return self._register_account(request, body if isinstance(body, dict) else {})
+
+    def _create_user_from_appid(self, request, _):
+        """DNS-less POST /reg/user: v2 copies `appid` over `appId` (components/api-server/src/routes/auth/
+        register.ts), so there an `appId` alone counts as missing."""
         body = request.json()
         body = body if isinstance(body, dict) else {}
-        app_id = body.get("appId", body.get("appid"))
-        username, email, password = body.get("username"), body.get("email"), body.get("password")
-        language = body.get("language", "en")
-        bad = [param for param, valid in (("appId", is_text(app_id, 1, 99)),
-                                          ("username", matches(USERNAME_RE, username)),
-                                          ("password", is_text(password, 6, 100)),
-                                          ("email", matches(EMAIL_RE, email)),
-                                          ("language", is_text(language, 1, 5))) if not valid]
-        if bad:
-            return invalid_parameters(*bad)
+        body["appId"] = body.get("appid")
+        return self._register_account(request, body)
+
+    def _register_account(self, request, body):
+        """v2's auth.register (components/api-server/src/schema/authMethods.ts, components/platform/src/
+        Platform.ts validateRegistration): password, appId and email required (config/default-config.yml's
+        account streams), then each field's own check; an e-mail is any string of up to 300 characters."""
+        app_id, username, email = body.get("appId"), body.get("username"), body.get("email")
+        password, language = body.get("password"), body.get("language", "en")
+        missing = [param_error(param, *MISSING_FIELD_ERRORS[param], missing=True)
+                   for param in ("password", "appId", "email") if body.get(param) is None]
+        bad = [param_error(param, *FIELD_ERRORS[param])
+               for param, valid in (("username", matches(USERNAME_RE, username)),
+                                    ("password", password is None or is_text(password, 6, 100)),
+                                    ("email", email is None or isinstance(email, str)),
+                                    ("appId", app_id is None or is_text(app_id, 6, 99)),
+                                    ("language", is_text(language, 1, 5))) if not valid]
+        if isinstance(email, str) and len(email) > 300:  # no custom words for this one
+            bad.append({"code": "MAX_LENGTH", "message": "must NOT have more than 300 characters", "path": "#/email",
+                        "param": "email"})
+        if missing or bad:
+            return invalid_parameters(*missing, *bad)
+        if is_reserved(username):  # v2 names the username alone then
+            return item_exists("user", {"username": username})
         conflicts = {}
-        if username in RESERVED_WORDS or self._user(username) is not None:
+        if self._user(username) is not None:
             conflicts["username"] = username
         if self._email_taken(email):
             conflicts["email"] = email
@@ -139,19 +190,21 @@ class Core:
         return json_reply(200, {"events": events, "meta": meta()}, chunked=True)
 
     def _login(self, request, user):
+        """v2's auth.login (components/api-server/src/routes/auth/login.ts, methods/auth/login.ts): the three
+        fields must be there (others are ignored), be strings, come from a trusted app, name the path's user."""
         body = request.json()
-        if not isinstance(body, dict):
-            return invalid_parameters(*LOGIN_FIELDS)
-        unexpected = sorted(set(body) - set(LOGIN_FIELDS))
-        if unexpected:
-            return api_error(400, "invalid-operation", f"Unexpected field(s) {', '.join(unexpected)}: the body "
-                                                       'must hold exactly "username", "password" and "appId".')
-        missing = [name for name in LOGIN_FIELDS if not is_text(body.get(name), 1, 1000)]
-        if missing:
-            return invalid_parameters(*missing)
-        if not self._trusted_origin(request):
+        if not isinstance(body, dict) or not all(name in body for name in LOGIN_FIELDS):
+            return api_error(400, "invalid-operation", "Missing parameters: username, password and appId are "
+                                                       "required.")
+        wrong_types = [type_error(name, "string") for name in LOGIN_FIELDS if not isinstance(body[name], str)]
+        if wrong_types:
+            return invalid_parameters(*wrong_types)
+        if not self._trusted_app(body["appId"], request.headers.get("Origin") or request.headers.get("Referer")):
             return api_error(401, "invalid-credentials", UNTRUSTED_APP)
-        if (body["username"], body["password"]) != (user["username"], user["password"]):
+        if body["username"].lower() != user["username"]:
+            return api_error(400, "invalid-operation", "The username in the path does not match that of the "
+                                                       "credentials.")
+        if body["password"] != user["password"]:
             return api_error(401, "invalid-credentials", "The given username/password pair is invalid.")
         # like open-pryv.io: a new login from the same app reuses its live session (and extends it)
         now = time.time()
@@ -164,12 +217,11 @@ class Core:
         return json_reply(200, {"token": session["token"], "preferredLanguage": user["language"], "meta": meta(),
                                 "apiEndpoint": self._api_endpoint(request, user["username"], session["token"])})
 
-    def _trusted_origin(self, request):
-        origin = urlsplit(request.headers.get("Origin") or request.headers.get("Referer") or "")
-        host = origin.hostname or ""
-        if origin.scheme == "https" and (host == self.domain or host.endswith("." + self.domain)):
-            return True
-        return not request.dns_mode and origin.scheme in ("https", self.scheme) and host == self.hostname
+    def _trusted_app(self, app_id, origin):
+        """Whether the platform's auth.trustedApps lets `app_id` sign in from `origin` (methods/helpers/
+        commonFunctions.ts, getTrustedAppCheck)."""
+        return bool(app_id) and any(app in ("*", app_id) and pattern.fullmatch(origin or "")
+                                    for app, pattern in self._trusted_apps)
 
     def _create_access(self, request, user):
         access = self._authorize(request, user)

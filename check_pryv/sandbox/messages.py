@@ -67,9 +67,23 @@ def api_error(status, error_id, message, data=None):
     return json_reply(status, {"error": error, "meta": meta()})
 
 
-def invalid_parameters(*params):
-    data = [{"code": f"{param}-invalid", "param": param} for param in params]
+def invalid_parameters(*items):
+    """400 invalid-parameters-format; each item is a parameter name (a ``{code: NAME-invalid, param}`` item) or
+    a dict made by param_error() or type_error()."""
+    data = [{"code": f"{item}-invalid", "param": item} if isinstance(item, str) else item for item in items]
     return api_error(400, "invalid-parameters-format", "The parameters' format is invalid.", data)
+
+
+def param_error(param, code, message, missing=False):
+    """A parameter error that v2's schema words itself (components/api-server/src/methods/helpers/
+    commonFunctions.ts, _addCustomMessage): a missing one has the path of its parent object."""
+    return {"code": code, "message": message, "path": "#/" if missing else f"#/{param}", "param": param}
+
+
+def type_error(param, expected):
+    """A parameter of the wrong JSON type, as v2's validator reports it without a custom message
+    (components/utils/src/jsonValidator.ts: ajv's error in z-schema's shape)."""
+    return {"code": "INVALID_TYPE", "params": [expected], "message": f"must be {expected}", "path": f"#/{param}"}
 
 
 def item_exists(resource, keys):
@@ -115,11 +129,18 @@ class Request:
             return None
 
     def token(self):
-        """The raw ``Authorization`` header (``Basic base64(token:)`` decoded), else ``?auth=``."""
+        """The token of the ``Authorization`` header, raw, ``Basic base64(token:)`` or ``Bearer token``, else
+        ``?auth=``; as v2 reads it (components/middleware/src/getAuth.ts, business/src/MethodContext.ts parseAuth:
+        in ``TOKEN CALLERID`` the token is what precedes the space)."""
         auth = self.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
+        scheme, _, credentials = auth.partition(" ")
+        first = credentials.partition(" ")[0]
+        if scheme.lower() == "basic" and first:
             try:
-                auth = base64.b64decode(auth[6:]).decode().partition(":")[0]
+                auth = base64.b64decode(first).decode("ascii").partition(":")[0]
             except ValueError:  # binascii.Error and UnicodeDecodeError both are
                 auth = ""
+        elif scheme.lower() == "bearer" and first:
+            auth = credentials
+        auth = auth[:1] + auth[1:].partition(" ")[0]
         return auth or self.query.get("auth")

@@ -12,7 +12,7 @@ import traceback
 import dns.name
 
 from . import tls
-from .core import CORE_ROUTES, USERNAME_RE, Core, new_id
+from .core import CORE_ROUTES, USERNAME_RE, Core, new_id, parse_trusted_apps
 from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
 from .messages import API_VERSION, Abort, api_error, bad_gateway, json_reply, unknown_resource
@@ -27,7 +27,7 @@ class Sandbox(Register, Core, Zone):
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
                  username=PLUGINS_DEFAULT_USERNAME, password="healthmetrics-pass", http_port=0, dns_port=0,
-                 verbose=False, cert_days=None):
+                 verbose=False, cert_days=None, trusted_apps=None):
         if scheme not in ("http", "https"):
             raise ValueError(f"scheme must be http or https, not {scheme!r}")
         if cert_days is not None and not -36500 <= cert_days <= 36500:  # also rejects nan
@@ -46,6 +46,9 @@ class Sandbox(Register, Core, Zone):
         self.token_file = os.path.join(self.state_dir, "token")
         self.token = new_id()
         self.session_ttl = 14 * 24 * 3600  # a login session's life, extended on each use
+        # the platform's auth.trustedApps: which app ids may sign in from which Origin
+        self.trusted_apps = trusted_apps or default_trusted_apps(self.domain, self.hostname, scheme)
+        self._trusted_apps = parse_trusted_apps(self.trusted_apps)
         self._zone = dns.name.from_text(self.domain)
         self._lock = threading.RLock()
         self._servers = []
@@ -57,10 +60,9 @@ class Sandbox(Register, Core, Zone):
         if self._servers:
             raise RuntimeError("the sandbox is already running")
         os.makedirs(self.state_dir, exist_ok=True)
+        tls_context, ca_pem = self._tls_context() if self.scheme == "https" else (None, None)
         write_state_file(self.token_file, self.token.encode(), 0o600)
-        tls_context = None
-        if self.scheme == "https":
-            tls_context, ca_pem = self._tls_context()
+        if ca_pem:
             write_state_file(self.ca_file, ca_pem, 0o644)
         servers = []
         try:
@@ -227,6 +229,15 @@ class Sandbox(Register, Core, Zone):
     def _tls_context(self):
         names = dict.fromkeys([self.domain, f"*.{self.domain}", "localhost", "127.0.0.1", self.hostname])
         return tls.server_context(names, self.cert_days)
+
+
+def default_trusted_apps(domain, hostname, scheme):
+    """Any app from https://DOMAIN, https://*.DOMAIN and the DNS-less host (over the sandbox's scheme too), with
+    any port or path."""
+    bases = [f"https://{domain}", f"https://*.{domain}", f"https://{hostname}"]
+    if scheme == "http":
+        bases.append(f"http://{hostname}")
+    return ", ".join(f"*@{base}{tail}" for base in bases for tail in ("", ":*", "/*"))
 
 
 class StateFileError(OSError):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
-from .core import EMAIL_RE, RESERVED_WORDS, USERNAME_RE, Core, is_text, matches
-from .messages import invalid_parameters, json_reply, meta, sr_error
+from .core import USERNAME_MESSAGE, USERNAME_RE, Core, is_text, matches
+from .messages import invalid_parameters, json_reply, meta, param_error, sr_error
 
 HOSTING_RE = re.compile(r"[A-Za-z0-9.-]{4,70}")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+RESERVED_WORDS = frozenset({"admin", "administrator", "healthcheck", "register", "registry",
+                            "support", "system", "pryvio"})
 DNS_MODE_HOSTINGS = {"hosting1": True, "hosting2": False}  # name -> available
 
 
@@ -25,10 +28,11 @@ class Register:
         return json_reply(200, {"reserved": self._user(name) is not None})
 
     def _dnsless_check_username(self, request, name):
+        """v2's auth.usernameCheck (components/api-server/src/methods/auth/register.ts): `reserved` says whether
+        an account has the name; reserved words are refused only when an account is created."""
         if not USERNAME_RE.fullmatch(name):  # no trimming nor lower-casing here
-            return invalid_parameters("username")
-        taken = name in RESERVED_WORDS or self._user(name) is not None
-        return json_reply(200, {"reserved": taken, "meta": meta()})
+            return invalid_parameters(param_error("username", "username-invalid", USERNAME_MESSAGE))
+        return json_reply(200, {"reserved": self._user(name) is not None, "meta": meta()})
 
     def _sr_create_user(self, request, _):
         body = request.json()
@@ -59,23 +63,23 @@ class Register:
                                 "apiEndpoint": self._api_endpoint(request, username)})
 
     def _hosting_availability(self, dns_mode):
-        """{hosting: available}: DNS mode hosting1 and hosting2 (closed to new accounts), DNS-less hosting1."""
-        hostings = dict(DNS_MODE_HOSTINGS) if dns_mode else {"hosting1": True}
+        """{hosting: available}: DNS mode hosting1 and hosting2 (closed to new accounts), DNS-less v2's one."""
+        hostings = dict(DNS_MODE_HOSTINGS) if dns_mode else {"default": True}
         fault = self._faults["hostings"]
         return hostings if fault == "ok" else {name: fault == "all-available" for name in hostings}
 
     def _hostings(self, request, _):
-        if request.dns_mode:
-            url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
-            (region, region_name), (zone, zone_name) = ("europe", "Europe"), ("switzerland", "Switzerland")
-        else:
-            url = core = self._url(self.hostname)
-            (region, region_name), (zone, zone_name) = ("region1", "region1"), ("zone1", "zone1")
+        if not request.dns_mode:  # v2 without a hostings setting (methods/auth/register.ts, hostingsLookup)
+            hostings = {name: {"name": "Default", "available": up, "availableCore": self._url(self.hostname) if up
+                               else ""} for name, up in self._hosting_availability(dns_mode=False).items()}
+            zones = {"default": {"name": "Default", "hostings": hostings}}
+            return json_reply(200, {"regions": {"default": {"name": "Default", "zones": zones}}, "meta": meta()})
+        url, core = self._url(f"sw.{self.domain}"), self._url(f"co1.{self.domain}")
         hostings = {name: {"url": url, "name": name, "description": f"Sandbox hosting {name}", "available": up,
                            "availableCore": core if up else ""}
-                    for name, up in self._hosting_availability(request.dns_mode).items()}
-        zones = {zone: {"name": zone_name, "hostings": hostings}}
-        return json_reply(200, {"regions": {region: {"name": region_name, "zones": zones}}})
+                    for name, up in self._hosting_availability(dns_mode=True).items()}
+        zones = {"switzerland": {"name": "Switzerland", "hostings": hostings}}
+        return json_reply(200, {"regions": {"europe": {"name": "Europe", "zones": zones}}})
 
     def _service_info(self, request, _):
         fault = self._faults["service-info"]
@@ -108,5 +112,5 @@ SR_ROUTES = {
 DNSLESS_REGISTER_ROUTES = {  # open-pryv.io's: the register's, but for check_username and POST /user
     **SR_ROUTES,
     ("GET", "/:username/check_username"): Register._dnsless_check_username,
-    ("POST", "/user"): Core._create_user,
+    ("POST", "/user"): Core._create_user_from_appid,
 }

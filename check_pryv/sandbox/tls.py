@@ -6,10 +6,18 @@ import datetime
 import ssl
 
 
+class TLSUnavailable(RuntimeError):
+    """HTTPS cannot be served: trustme is missing."""
+
+
 def server_context(names, cert_days=None):
     """(a server TLS context for `names`, its CA certificate as PEM bytes); the certificate ends `cert_days`
     days from now (None: trustme's default, the year 3000)."""
-    import trustme  # only HTTPS needs it: plain-HTTP sandboxes run without
+    try:
+        import trustme  # only HTTPS needs it: plain-HTTP sandboxes run without
+    except ImportError as error:  # installed without the sandbox extra
+        raise TLSUnavailable("HTTPS needs the trustme package, which is not installed: "
+                             "pip install 'check_pryv[sandbox]', or run with --scheme http") from error
 
     ca = trustme.CA(organization_name="check_pryv sandbox")
     expiry = {}
