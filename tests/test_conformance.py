@@ -184,7 +184,9 @@ def platforms(real_server, tmp_path_factory):
     real.expect(201, "POST", USER + "/streams", personal, {"id": "health", "name": "health"})
     real.expect(201, "POST", USER + "/events", personal,
                 {"streamIds": ["health"], "type": "note/txt", "content": "conformance event"})
+    # the real server's auth.trustedApps (tests/realserver.py): any app from its origin, on any port
     with Sandbox(hostname=real_server.hostname, username=USER, password=PASSWORD,
+                 trusted_apps="*@%s*" % real_server.trusted_origin,
                  state_dir=str(tmp_path_factory.mktemp("conformance-sandbox"))) as sandbox:
         sandboxed = Platform("sandbox", "https://%s:%d/" % (sandbox.hostname, sandbox.http_port), sandbox.ca_file,
                              real_server.trusted_origin)
