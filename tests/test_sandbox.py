@@ -229,8 +229,88 @@ def test_unknown_user_checked_before_token(sb, dns_mode):
 
 def test_unknown_routes_are_404(sb):
     for response in (core(sb, "GET", "/nowhere", headers=auth(sb.token)), reg(sb, "DELETE", "/user"),
-                     call(sb, "GET", "/"), core(sb, "OPTIONS", "/events")):
+                     call(sb, "POST", "/"), reg(sb, "GET", "/"), reg(sb, "OPTIONS", "/hostings")):
         assert response.status_code == 404 and error(response)["id"] == "unknown-resource"
+
+
+@pytest.mark.parametrize("where", ["/", "/reg/", "/reg", f"/{USER}/", "/nobody01/", "dns-mode"])
+def test_root_cheers_from_the_api(sb, where):
+    """v2's GET / and /ANYTHING/ (routes/root.ts), before any user is looked up."""
+    response = core(sb, "GET", "/", user="nobody01") if where == "dns-mode" else call(sb, "GET", where)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert without_meta(response) == {"cheersFrom": "Pryv API", "learnMoreAt": "https://pryv.github.io/"}
+    text = call(sb, "GET", "/reg/", headers={"Accept": "text/html"})
+    assert text.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert text.text.startswith("# Cheers from the Pryv API!\n\n- API version: 1.9.3-open\n- Server time: ")
+    assert text.text.endswith("\n\nLearn more at https://pryv.github.io/")
+
+
+@pytest.mark.parametrize("dns_mode", [True, False], ids=["dns-mode", "dns-less"])
+def test_head_and_options_on_events(sb, dns_mode):
+    def ask_core(method, **kwargs):
+        return core(sb, method, "/events", **kwargs) if dns_mode else call(sb, method, f"/{USER}/events", **kwargs)
+    head = ask_core("HEAD", headers=auth(sb.token))
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["Content-Type"] == "application/json" and "Pryv-Access-Id" in head.headers
+    options = ask_core("OPTIONS", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+                                           "Access-Control-Request-Headers": "authorization"})
+    assert (options.status_code, options.text) == (200, "OK")
+    assert {k: v for k, v in options.headers.items() if k.startswith("Access-Control-")} == {
+        "Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": "GET",
+        "Access-Control-Allow-Headers": "authorization", "Access-Control-Expose-Headers": "API-Version",
+        "Access-Control-Max-Age": "31536000", "Access-Control-Allow-Credentials": "true"}
+
+
+def test_headers_as_v2_sends_them(sb):
+    events = core(sb, "GET", "/events?limit=1", headers=auth(sb.token))
+    assert events.headers["Content-Type"] == "application/json"  # a streamed result, without charset
+    assert "Server" not in events.headers  # the application sends none; nginx in front adds its own
+    assert events.headers["Access-Control-Allow-Origin"] == "*"
+    assert events.headers["Access-Control-Allow-Methods"] == "POST, GET, PUT, DELETE, OPTIONS"
+    assert events.headers["Access-Control-Allow-Headers"] == "Authorization, Content-Type"
+    refused = call(sb, "GET", f"/{USER}/events", headers={"Origin": "https://app.example"})
+    assert refused.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert refused.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "Access-Control-Allow-Origin" not in reg(sb, "GET", "/hostings").headers  # service-register's
+    sb.set_faults(core="down")
+    bad_gateway = core(sb, "GET", "/events").headers
+    assert "Access-Control-Allow-Origin" not in bad_gateway and bad_gateway["Server"] == "nginx"  # nginx's 502
+
+
+@pytest.mark.parametrize("limit, count", [("abc", None), ("1e0", 1), ("0x2", 2), (" 1 ", 1), ("", 0),
+                                          ("Infinity", None)])
+def test_events_limit_as_v2_coerces_it(sb, limit, count):
+    response = core(sb, "GET", f"/events?limit={limit}", headers=auth(sb.token))
+    if count is not None:
+        assert len(response.json()["events"]) == count
+        return
+    assert response.status_code == 400
+    assert error(response) == {"id": "invalid-parameters-format", "message": "The parameters' format is invalid.",
+                               "data": [{"code": "INVALID_TYPE", "params": ["number"], "message": "must be number",
+                                         "path": "#/limit"}]}
+
+
+def test_batch_call(sb):
+    calls = [{"method": "events.get", "params": {"limit": 1}}, {"method": "getAccessInfo", "params": {}},
+             {"method": "events.get", "params": {"limit": "x"}}, {"method": "streams.get", "params": {}}]
+    response = call(sb, "POST", f"/{USER}/", json=calls, headers=auth(sb.token))
+    assert response.status_code == 200
+    events, info, refused, unknown = without_meta(response)["results"]
+    assert [e["content"] for e in events["events"]] == ["sandbox event 2"] and "meta" not in events
+    assert (info["token"], info["name"], "meta" in info) == (sb.token, "metricsAccess", False)
+    assert refused["error"]["id"] == "invalid-parameters-format"
+    assert unknown == {"error": {"id": "invalid-method", "message": 'Invalid method id "streams.get"'}}
+    response = core(sb, "POST", "/", json={"method": "events.get"}, headers=auth(sb.token))
+    assert response.status_code == 400
+    assert error(response)["data"] == [{"code": "INVALID_TYPE", "params": ["array"], "message": "must be array",
+                                        "path": "#"}]
+    response = core(sb, "POST", "/", json=[{"method": 1}], headers=auth(sb.token))
+    assert error(response)["data"] == [
+        {"code": "OBJECT_MISSING_REQUIRED_PROPERTY", "params": ["params"],
+         "message": "must have required property 'params'", "path": "#/0/"},
+        {"code": "INVALID_TYPE", "params": ["string"], "message": "must be string", "path": "#/0/method"}]
+    assert core(sb, "POST", "/", json=calls).status_code == 401
 
 
 def test_handler_exception_is_a_500_logged_to_stderr(sb, monkeypatch, capfd):
@@ -611,9 +691,12 @@ def test_access_info(sb):
     response = core(sb, "GET", "/access-info", headers=auth(sb.token))
     body = without_meta(response)
     assert {k: body[k] for k in ("token", "type", "name", "permissions", "user")} == {
-        "token": sb.token, "type": "shared", "name": "metricsAccess",
-        "permissions": [{"streamId": "*", "level": "manage"}], "user": {"username": USER}}
+        "token": sb.token, "type": "shared", "name": "metricsAccess", "user": {"username": USER},
+        "permissions": [{"streamId": ":_system:account", "level": "none"}, {"streamId": "*", "level": "manage"},
+                        {"streamId": f":_audit:access-{body['id']}", "level": "read"}]}  # v2's AccessLogic.ts
     assert "expires" not in body
+    personal = core(sb, "GET", "/access-info", headers=auth(login(sb).json()["token"])).json()
+    assert personal["permissions"] == []  # a personal access gets none added
 
 
 # ---- hostings and service info
@@ -632,9 +715,16 @@ def test_service_info(sb):
     assert "meta" not in info
     assert (info["api"], info["register"]) == (f"https://{{username}}.pryv.test:{sb.http_port}/",
                                                f"https://reg.pryv.test:{sb.http_port}/")
-    info = call(sb, "GET", "/reg/service/info").json()
-    assert (info["api"], info["register"]) == (f"https://localhost:{sb.http_port}/{{username}}/",
-                                               f"https://localhost:{sb.http_port}/reg/")
+    for path in ("/reg/service/info", f"/{USER}/service/info"):  # v2 serves it under each user's path too
+        info = without_meta(call(sb, "GET", path))
+        assert (info["api"], info["register"]) == (f"https://localhost:{sb.http_port}/{{username}}/",
+                                                   f"https://localhost:{sb.http_port}/reg/")
+        assert info["assets"] == {"definitions": f"https://localhost:{sb.http_port}/www/assets/index.json"}
+        assert (info["serial"], info["features"]) == ("2019061301", {"noHF": True, "contentQueries": True})
+    info = without_meta(core(sb, "GET", "/service/info"))
+    assert (info["api"], info["features"]) == (f"https://{{username}}.pryv.test:{sb.http_port}/",
+                                               {"noHF": True, "contentQueries": True})
+    assert core(sb, "GET", "/service/info", user="nobody01").status_code == 404
 
 
 @pytest.mark.parametrize("fault, dns_mode, available", [

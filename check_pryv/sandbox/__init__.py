@@ -1,8 +1,8 @@
 """A local stand-in for a Pryv.io platform: register, core and DNS on 127.0.0.1.
 
-It answers as the real platform does (service-register 1.9 in DNS mode, open-pryv.io 1.9.3 in
-DNS-less mode), from in-memory data: one health account with one shared access, whose token the
-plugins read from a file. Faults (a dead core, a rejected token, a silent DNS...) are switched on
+It answers as the real platform does (service-register 1.9 for the DNS-mode register, open-pryv.io v2
+for the cores and the DNS-less register), from in-memory data: one health account with one shared
+access, whose token the plugins read from a file. Faults (a dead core, a rejected token, a silent DNS...) are switched on
 with ``Sandbox.set_faults``, the ``/_sandbox/faults`` endpoint or ``--fault NAME=VALUE``.
 
     with Sandbox(state_dir="/tmp/sb") as sb:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import secrets
 import string
@@ -16,6 +18,7 @@ V2_RESERVED_WORDS = frozenset({"admin", "administrator", "register", "registry",
 PERMISSION_LEVELS = ("read", "contribute", "manage", "create-only")
 LOGIN_FIELDS = ("username", "password", "appId")  # in the order v2's schema checks them
 ID_ALPHABET = string.ascii_lowercase + string.digits
+JS_NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
                  "query string parameter.")
 UNTRUSTED_APP = 'The app id ("appId") is either missing or not trusted.'
@@ -54,6 +57,41 @@ def parse_trusted_apps(setting):
             raise ValueError(f"trusted apps: {pair.strip()!r} is not APP@ORIGIN (APP may be *, ORIGIN may hold *)")
         pairs.append((parts[1], re.compile(re.escape(parts[2]).replace(r"\*", r"\S*"))))
     return pairs
+
+
+def js_number(text):
+    """The number JavaScript's Number() makes of a query string, or None for NaN or an infinity: v2 coerces its
+    query parameters so (api-server/src/schema/validation.ts, tryCoerceStringValues), then wants a number."""
+    text = text.strip()
+    if not text:
+        return 0
+    if not JS_NUMBER_RE.fullmatch(text):
+        return None
+    if text[:2].lower() in ("0x", "0o", "0b"):
+        return int(text, 0)
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def batch_problems(calls):
+    """v2's schema errors for a batch body (api-server/src/schema/generalMethods.ts, callBatch): an array of
+    {method: string, params: object or array}."""
+    if not isinstance(calls, list):
+        return [{"code": "INVALID_TYPE", "params": ["array"], "message": "must be array", "path": "#"}]
+    problems = []
+    for n, call in enumerate(calls):
+        if not isinstance(call, dict):
+            problems.append({"code": "INVALID_TYPE", "params": ["object"], "message": "must be object",
+                             "path": f"#/{n}"})
+            continue
+        problems += [{"code": "OBJECT_MISSING_REQUIRED_PROPERTY", "params": [key],
+                      "message": f"must have required property '{key}'", "path": f"#/{n}/"}
+                     for key in ("method", "params") if key not in call]
+        if "method" in call and not isinstance(call["method"], str):
+            problems.append(type_error(f"{n}/method", "string"))
+        if "params" in call and not isinstance(call["params"], (dict, list)):
+            problems.append(type_error(f"{n}/params", "object,array"))
+    return problems
 
 
 def is_reserved(username):
@@ -180,14 +218,16 @@ class Core:
 
     def _events(self, request, user):
         access = self._authorize(request, user)
-        limit = request.query.get("limit", "20")
-        if not (limit.isascii() and limit.isdigit()):
-            return invalid_parameters("limit")
+        limit = js_number(request.query.get("limit", "20"))
+        if limit is None:  # no custom words for this one (api-server/src/schema/eventsMethods.ts)
+            return invalid_parameters(type_error("limit", "number"))
         streams = {p["streamId"] for p in access["permissions"] if p["level"] != "create-only"}
         readable = [event for event in user["events"]
                     if access["type"] == "personal" or "*" in streams or streams & set(event["streamIds"])]
-        events = sorted(readable, key=lambda event: event["time"], reverse=True)[:int(limit)]
-        return json_reply(200, {"events": events, "meta": meta()}, chunked=True)
+        events = sorted(readable, key=lambda event: event["time"], reverse=True)[:max(0, int(limit))]
+        reply = json_reply(200, {"events": events, "meta": meta()}, chunked=True)
+        reply.headers["Content-Type"] = "application/json"  # a streamed result's (api-server/src/Result.ts)
+        return reply
 
     def _login(self, request, user):
         """v2's auth.login (components/api-server/src/routes/auth/login.ts, methods/auth/login.ts): the three
@@ -258,13 +298,45 @@ class Core:
 
     def _access_info(self, request, user):
         access = self._authorize(request, user)
-        return json_reply(200, {**access, "user": {"username": user["username"]}, "meta": meta()})
+        info = {**access, "user": {"username": user["username"]}, "meta": meta()}
+        if access["type"] != "personal":  # what v2 adds to every other access (business/src/accesses/AccessLogic.ts)
+            info["permissions"] = [{"streamId": ":_system:account", "level": "none"}, *access["permissions"],
+                                   {"streamId": f":_audit:access-{access['id']}", "level": "read"}]
+        return json_reply(200, info)
+
+    def _user_service_info(self, request, user):
+        """v2 serves service/info under each user's path too (api-server/src/routes/service.ts)."""
+        return self._service_info(request, None)
+
+    def _batch(self, request, user):
+        """POST /USER/: v2's callBatch (api-server/src/methods/utility.ts), each call run through this core's
+        own route, its result without meta or its error; a method the sandbox lacks is an invalid-method."""
+        self._authorize(request, user)
+        calls = request.json()
+        problems = batch_problems(calls)
+        if problems:
+            return invalid_parameters(*problems)
+        results = []
+        for call in calls:
+            route = BATCH_METHODS.get(call["method"])
+            if route is None:
+                results.append({"error": {"id": "invalid-method", "message": f'Invalid method id "{call["method"]}"'}})
+                continue
+            reply = CORE_ROUTES[route](self, request.for_call(*route, call["params"]), user)
+            body = json.loads(reply.body)
+            body.pop("meta", None)
+            results.append({"error": body["error"]} if reply.status >= 400 else body)
+        return json_reply(200, {"results": results, "meta": meta()})
 
 
 CORE_ROUTES = {
+    ("POST", "/"): Core._batch,
+    ("GET", "/service/info"): Core._user_service_info,
     ("GET", "/events"): Core._events,
     ("POST", "/auth/login"): Core._login,
     ("GET", "/accesses"): Core._list_accesses,
     ("POST", "/accesses"): Core._create_access,
     ("GET", "/access-info"): Core._access_info,
 }
+BATCH_METHODS = {"events.get": ("GET", "/events"), "accesses.get": ("GET", "/accesses"),
+                 "accesses.create": ("POST", "/accesses"), "getAccessInfo": ("GET", "/access-info")}

@@ -6,7 +6,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 API_VERSION = "1.9.3-open"
 SERIAL = "2019061301"
@@ -105,7 +105,38 @@ def sr_error(error_id, sub_errors=()):
 
 
 def bad_gateway():
-    return Reply(502, NGINX_502, {"Content-Type": "text/html"})
+    return Reply(502, NGINX_502, {"Server": "nginx", "Content-Type": "text/html"})
+
+
+def preflight():
+    """v2's answer to any OPTIONS request (components/middleware/src/commonHeaders.ts: Express's sendStatus)."""
+    return Reply(200, b"OK", {"Content-Type": "text/plain; charset=utf-8", "API-Version": API_VERSION})
+
+
+def root_index(request):
+    """v2's GET / and GET /ANYTHING/ (components/api-server/src/routes/root.ts, rootIndex): JSON for a client
+    that takes it, else a text greeting."""
+    accepted = [kind.partition(";")[0].strip() for kind in request.headers.get("Accept", "").split(",")]
+    if request.headers.get("Accept") is None or {"application/json", "application/*", "*/*"} & set(accepted):
+        return json_reply(200, {"meta": meta(), "cheersFrom": "Pryv API", "learnMoreAt": "https://pryv.github.io/"})
+    now = meta()
+    text = (f"# Cheers from the Pryv API!\n\n- API version: {now['apiVersion']}\n- Server time: {now['serverTime']}"
+            "\n\nLearn more at https://pryv.github.io/")
+    return Reply(200, text.encode(), {"Content-Type": "text/html; charset=utf-8", "API-Version": API_VERSION})
+
+
+def add_cors(reply, request):
+    """The CORS headers v2 puts on every answer of its own (components/middleware/src/commonHeaders.ts)."""
+    headers = request.headers
+    reply.headers.update({
+        "Access-Control-Allow-Origin": headers.get("Origin") or "*",
+        "Access-Control-Allow-Methods": headers.get("Access-Control-Request-Method")
+        or "POST, GET, PUT, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": headers.get("Access-Control-Request-Headers") or "Authorization, Content-Type",
+        "Access-Control-Expose-Headers": "API-Version",
+        "Access-Control-Max-Age": str(365 * 24 * 3600),
+        "Access-Control-Allow-Credentials": "true",
+    })
 
 
 class Request:
@@ -118,8 +149,21 @@ class Request:
         self.query = {key: values[0] for key, values in parse_qs(url.query, keep_blank_values=True).items()}
         host = headers.get("Host", "").strip().lower()
         self.host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0].rstrip(".")
+        self.route_method = "GET" if method == "HEAD" else method  # Express answers HEAD with the GET route
         self.dns_mode = False  # set by the router: which URL and body shapes to answer with
         self.access_id = None  # set once a token resolves: the Pryv-Access-Id header
+        self.v2 = False  # set by the router: answered by open-pryv.io v2 (its CORS headers), not service-register
+
+    def for_call(self, method, path, params):
+        """The request one call of a batch makes: this one's headers, `params` as query string or JSON body."""
+        if method == "GET":
+            pairs = params.items() if isinstance(params, dict) else ()
+            query = {key: value if isinstance(value, str) else json.dumps(value) for key, value in pairs}
+            call = Request(method, f"{path}?{urlencode(query)}", self.headers)
+        else:
+            call = Request(method, path, self.headers, json.dumps(params).encode())
+        call.dns_mode, call.v2 = self.dns_mode, self.v2
+        return call
 
     def json(self):
         """The body as JSON, or None when it is empty or not JSON."""

@@ -15,7 +15,8 @@ from . import tls
 from .core import CORE_ROUTES, USERNAME_RE, Core, new_id, parse_trusted_apps
 from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
-from .messages import API_VERSION, Abort, api_error, bad_gateway, json_reply, unknown_resource
+from .messages import (API_VERSION, Abort, add_cors, api_error, bad_gateway, json_reply, preflight, root_index,
+                       unknown_resource)
 from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
 
@@ -149,6 +150,8 @@ class Sandbox(Register, Core, Zone):
             reply = api_error(500, "unexpected-error", "Unexpected error")
         if request.access_id:
             reply.headers["Pryv-Access-Id"] = request.access_id
+        if request.v2 and "API-Version" in reply.headers:  # the application's own answers, not nginx's
+            add_cors(reply, request)
         faults = self.faults
         if not request.path.startswith("/_sandbox/"):  # the control endpoint is neither rewritten nor delayed
             if faults["skew"] or faults["api-version"] != API_VERSION:
@@ -184,10 +187,15 @@ class Sandbox(Register, Core, Zone):
             return self._register(request, "/" + rest, dns_mode=False)
         if first:
             return self._core(request, first, "/" + rest, dns_mode=False)
-        return unknown_resource()
+        request.v2 = True  # DNS-less, the host's root is v2's
+        if request.method == "OPTIONS":
+            return preflight()
+        return root_index(request) if request.route_method == "GET" else unknown_resource()
 
     def _register(self, request, path, dns_mode):
-        request.dns_mode = dns_mode
+        request.dns_mode, request.v2 = dns_mode, not dns_mode  # DNS mode: service-register
+        if request.v2 and request.method == "OPTIONS":
+            return preflight()
         if self._faults["register"] == "failing":
             if dns_mode:
                 return json_reply(500, {"id": "INTERNAL_ERROR", "message": "Internal error"})
@@ -195,17 +203,22 @@ class Sandbox(Register, Core, Zone):
         route, name = "/" + path.strip("/"), None
         if route.endswith("/check_username") and route.count("/") == 2:
             route, name = "/:username/check_username", route.split("/")[1]
-        handler = (SR_ROUTES if dns_mode else DNSLESS_REGISTER_ROUTES).get((request.method, route))
+        handler = (SR_ROUTES if dns_mode else DNSLESS_REGISTER_ROUTES).get((request.route_method, route))
         return handler(self, request, name) if handler else unknown_resource()
 
     def _core(self, request, username, path, dns_mode):
-        request.dns_mode = dns_mode
+        request.dns_mode, request.v2 = dns_mode, True
         if self._faults["core"] == "down":
             return bad_gateway()
+        route = "/" + path.strip("/")
+        if request.method == "OPTIONS":  # answered before any route (middleware/src/commonHeaders.ts)
+            return preflight()
+        if (request.route_method, route) == ("GET", "/"):  # before the user is looked up (routes/root.ts)
+            return root_index(request)
         user = self._user(username)
         if user is None:
             return api_error(404, "unknown-resource", f'Unknown user "{username}"')
-        handler = CORE_ROUTES.get((request.method, "/" + path.strip("/")))
+        handler = CORE_ROUTES.get((request.route_method, route))
         return handler(self, request, user) if handler else unknown_resource()
 
     def _control(self, request):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .core import USERNAME_MESSAGE, USERNAME_RE, Core, is_text, matches
-from .messages import invalid_parameters, json_reply, meta, param_error, sr_error
+from .messages import SERIAL, invalid_parameters, json_reply, meta, param_error, root_index, sr_error
 
 HOSTING_RE = re.compile(r"[A-Za-z0-9.-]{4,70}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -88,17 +88,20 @@ class Register:
             self.domain, self.hostname)
         if request.dns_mode:
             home, register = self._url(f"sw.{domain}"), self._url(f"reg.{domain}")
-            api = self._url("{username}." + domain)
-        else:
+            api, assets = self._url("{username}." + domain), home + "assets/index.json"
+        else:  # as v2 derives them from its public URL (config/plugins/public-url.js)
             home = self._url(hostname)
             register, api = self._url(hostname, "/reg/"), self._url(hostname, "/{username}/")
+            assets = home + "www/assets/index.json"
         info = {"name": "Pryv.io sandbox", "support": home + "support", "terms": home + "terms",
                 "access": register + "access/", "api": api, "home": home,
                 "eventTypes": "https://pryv.github.io/event-types/flat.json",
-                "assets": {"definitions": home + "assets/index.json"},
+                "assets": {"definitions": assets},
                 "register": register, "version": self._faults["api-version"]}
         if fault == "incomplete":  # a register whose configuration lost its service section's URLs
             del info["api"], info["access"]
+        if request.v2:  # v2 adds its serial and features, and meta (api-server/src/methods/service.ts)
+            info.update(serial=SERIAL, features={"noHF": True, "contentQueries": True}, meta=meta())
         return json_reply(200, info)
 
 
@@ -111,6 +114,7 @@ SR_ROUTES = {
 }
 DNSLESS_REGISTER_ROUTES = {  # open-pryv.io's: the register's, but for check_username and POST /user
     **SR_ROUTES,
+    ("GET", "/"): lambda self, request, _: root_index(request),  # v2's /:username/ route, "reg" as the name
     ("GET", "/:username/check_username"): Register._dnsless_check_username,
     ("POST", "/user"): Core._create_user_from_appid,
 }

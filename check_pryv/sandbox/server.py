@@ -64,8 +64,12 @@ class _DNSTCPServer(_Server, socketserver.ThreadingTCPServer):
 class HTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked bodies, as behind nginx
 
-    def version_string(self):
-        return "nginx"  # the Server header of a platform behind nginx
+    def send_response(self, code, message=None):
+        """The status line and Date, without BaseHTTPRequestHandler's Server header: v2 sends none (nginx's own
+        pages carry theirs)."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
 
     def _serve(self):
         try:
