@@ -12,7 +12,7 @@ import traceback
 import dns.name
 
 from . import tls
-from .core import CORE_ROUTES, USERNAME_RE, Core, new_id, parse_trusted_apps
+from .core import CORE_ROUTES, METHOD_IDS, USERNAME_RE, Core, integrity, new_id, parse_trusted_apps
 from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
 from .messages import (API_VERSION, Abort, add_cors, api_error, bad_gateway, json_reply, preflight, root_index,
@@ -113,11 +113,13 @@ class Sandbox(Register, Core, Zone):
                                       created_by="system", token=self.token)
             now = time.time()
             user["events"] = [
-                {"id": new_id(), "time": now - age, "streamIds": ["health"], "streamId": "health",
-                 "type": "note/txt", "content": f"sandbox event {n}", "tags": [], "created": now - age,
-                 "createdBy": health["id"], "modified": now - age, "modifiedBy": health["id"]}
+                {"id": new_id(), "time": now - age, "streamIds": ["health"], "type": "note/txt",
+                 "content": f"sandbox event {n}", "created": now - age, "createdBy": health["id"],
+                 "modified": now - age, "modifiedBy": health["id"]}
                 for n, age in ((1, 120), (2, 60))
             ]
+            for event in user["events"]:
+                event["integrity"] = integrity("EVENT", event)
 
     def command_lines(self):
         """(label, argv) of the plugin command lines that check this sandbox."""
@@ -219,7 +221,12 @@ class Sandbox(Register, Core, Zone):
         if user is None:
             return api_error(404, "unknown-resource", f'Unknown user "{username}"')
         handler = CORE_ROUTES.get((request.route_method, route))
-        return handler(self, request, user) if handler else unknown_resource()
+        if handler is None:
+            return unknown_resource()
+        reply = handler(self, request, user)
+        if reply.status < 400 and request.access_id:
+            self._count_call(user, request.access_id, METHOD_IDS[(request.route_method, route)])
+        return reply
 
     def _control(self, request):
         route = (request.method, request.path)
