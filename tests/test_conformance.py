@@ -9,6 +9,7 @@ The deliberate differences are the table DELIBERATE: each names the aspects it c
 ignores. README.rst ("Differences from the real server") names every one of them, and one that no case shows any
 more fails, so the list, the README and the sandbox cannot drift apart.
 """
+import base64
 import json
 import re
 import secrets
@@ -90,6 +91,7 @@ CASES = [
     Case("check-username-taken", "GET", "reg/{user}/check_username"),
     Case("check-username-reserved-word", "GET", "reg/admin/check_username"),
     Case("check-username-invalid", "GET", "reg/Bad_Name/check_username"),
+    Case("check-username-uppercase", "GET", "reg/Conformance01/check_username"),
     Case("reg-user", "POST", "reg/user", body=account("newa" + SUFFIX, appId=None, appid=APP_ID)),
     Case("reg-user-appId-only", "POST", "reg/user", body=account("newb" + SUFFIX)),
     Case("reg-users", "POST", "reg/users", body=account("newc" + SUFFIX)),
@@ -101,6 +103,7 @@ CASES = [
     Case("login-untrusted-origin", "POST", "{user}/auth/login", {"Origin": "https://untrusted.example"},
          login_body()),
     Case("login-no-origin", "POST", "{user}/auth/login", {}, login_body()),
+    Case("login-referer", "POST", "{user}/auth/login", {"Referer": "{trusted_origin}/app/"}, login_body()),
     Case("login-trusted-origin-other-port", "POST", "{user}/auth/login", {"Origin": "{trusted_origin}:8443"},
          login_body()),
     Case("login-extra-field", "POST", "{user}/auth/login", TRUSTED, login_body(extra="ignored")),
@@ -119,6 +122,7 @@ CASES = [
     Case("events", "GET", "{user}/events?limit=1", HEALTH),
     Case("events-bearer", "GET", "{user}/events?limit=1", {"Authorization": "Bearer {health_token}"}),
     Case("events-auth-query", "GET", "{user}/events?limit=1&auth={health_token}"),
+    Case("events-basic", "GET", "{user}/events?limit=1", {"Authorization": "Basic {health_basic}"}),
     Case("events-no-token", "GET", "{user}/events?limit=1"),
     Case("events-bad-token", "GET", "{user}/events?limit=1", {"Authorization": "not-a-token"}),
     Case("events-expired-access", "GET", "{user}/events?limit=1", {"Authorization": "{expired_token}"}),
@@ -129,6 +133,8 @@ CASES = [
          {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}),
     Case("batch", "POST", "{user}/", HEALTH, [{"method": "events.get", "params": {"limit": 1}},
                                               {"method": "accesses.get", "params": {}}]),
+    Case("batch-not-an-array", "POST", "{user}/", HEALTH, {"method": "events.get", "params": {}}),
+    Case("batch-unknown-method", "POST", "{user}/", HEALTH, [{"method": "no.such.method", "params": {}}]),
     Case("unknown-route", "GET", "{user}/no-such-route", HEALTH),
 ]
 
@@ -179,7 +185,8 @@ class Platform:
         expired = self.expect(201, "POST", USER + "/accesses", personal,
                               {"name": "expired", "permissions": [{"streamId": "*", "level": "read"}],
                                "expireAfter": 0})["access"]["token"]
-        self.context.update(personal_token=session["token"], health_token=health, expired_token=expired)
+        self.context.update(personal_token=session["token"], health_token=health, expired_token=expired,
+                            health_basic=base64.b64encode((health + ":").encode()).decode())
 
     def expect(self, status, method, path, headers=None, body=None):
         response = self.send(method, path, headers, body)

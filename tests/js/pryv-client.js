@@ -1,5 +1,6 @@
 // The official Pryv JavaScript client (npm `pryv`, lib-js) against one platform: the calls an app makes first.
-// Usage: PRYV_PASSWORD=... node pryv-client.js SERVICE_INFO_URL USERNAME APP_ID ORIGIN
+// Usage: PRYV_PASSWORD=... node pryv-client.js SERVICE_INFO_URL USERNAME APP_ID [ORIGIN]
+// Without ORIGIN, lib-js sends its own default in Node: service/info's `register` URL.
 // Prints one JSON object: for each call, {"ok": true, ...what it saw} or {"ok": false, "error": "..."}.
 // Tokens are never printed. Node trusts the platform's CA through NODE_EXTRA_CA_CERTS.
 'use strict';
@@ -40,7 +41,7 @@ async function main () {
     return { name: info.name, api: info.api, register: info.register };
   });
   await step(summary, 'login', async () => {
-    connection = await service.login(username, password, appId, origin);
+    connection = await service.login(username, password, appId, origin || undefined);
     return { endpoint: connection.endpoint };  // the endpoint without its token
   });
   if (connection) {
