@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from check_pryv.sandbox import Sandbox
-from realserver import running_real_server
+from realserver import running_real_dns, running_real_server
 
 # CI sets this so that an integration test whose daemon is missing fails instead of skipping.
 REQUIRE_DAEMONS = os.environ.get("CHECK_PRYV_REQUIRE_DAEMONS") == "1"
@@ -55,6 +55,13 @@ def real_server():
     """The real Pryv.io server behind nginx's TLS, for the session: see tests/realserver.py for its interface."""
     with running_real_server(cannot) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def real_dns(real_server):
+    """The real server's own DNS code beside its DNS-less core: see tests/realserver.py."""
+    with running_real_dns(real_server, cannot) as dns:
+        yield dns
 
 
 @pytest.fixture

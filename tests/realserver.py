@@ -12,21 +12,34 @@ Session fixture ``real_server`` (hooked in conftest.py). It starts, in a private
 It yields a ``RealServer`` whose interface other tests rely on (keep it stable):
 
 - ``hostname`` ("127.0.0.1"), ``https_port`` (nginx), ``ca_file`` (the CA's PEM), ``public_url``
-  (``https://127.0.0.1:PORT/``, the server's ``dnsLess.publicUrl``),
+  (``https://127.0.0.1:PORT/``, the server's ``dnsLess.publicUrl``), ``cert_not_after`` (the UTC expiry of nginx's
+  certificate, CERT_DAYS days after the start),
 - ``http_port`` / ``http_url`` (the plain backend, ``http://127.0.0.1:PORT/``), ``admin_key``, ``trusted_origin``
   (an Origin that ``auth.trustedApps`` accepts), ``untrusted_origin`` (one it refuses),
 - ``request(method, path, **kwargs)``: a ``requests`` call to the HTTPS front (``path`` relative to the root,
   CA checked), ``backend_request(...)``: the same to the plain backend,
 - ``delete_user(username)``: ``DELETE /users/USERNAME`` with the admin key; returns the response,
+- ``sign_in(username, password, app_id="pryv-metrics")``: ``POST /USERNAME/auth/login`` with the trusted Origin;
+  returns the personal (session) token,
 - ``stop_backend()`` / ``start_backend()``: stop or restart the server alone, nginx staying up (tests of a 502),
 - ``dnsless_args()``: the plugins' connection options for the HTTPS front (``--hostname --port --ca-cert``),
-- ``log_tail()``: the last lines of the server's, nginx's and PostgreSQL's logs.
+- ``log_tail()``: the last lines of the server's, nginx's and PostgreSQL's logs,
+- ``domain`` ("pryv.test") and ``dns_mode_args()`` (``--domain --address 127.0.0.1 --port --ca-cert``): DNS mode as
+  the plugins see it. The server cannot run DNS mode with PostgreSQL as its platform DB (its config validation
+  refuses it), so nginx maps ``reg.DOMAIN/X`` to ``/reg/X`` and ``USER.DOMAIN/X`` to ``/USER/X``, the routing that
+  the server does itself in DNS mode; the certificate covers ``DOMAIN`` and ``*.DOMAIN``.
+
+Session fixture ``real_dns`` (also in conftest.py): the server's own DNS code (``components/dns-server``) run by
+``tests/realserver_dns.js`` beside the DNS-less core, on the same PostgreSQL, answering ``USER.DOMAIN`` with
+127.0.0.1 for the accounts the core hosts. It yields a ``RealDns`` with ``domain``, ``port`` (UDP only on 127.0.0.1:
+the server's DNS does not listen on TCP) and ``log_tail()``.
 
 When the server is not built, a binary is missing or something does not start, the fixture calls conftest's
 ``cannot()`` with the reason and the logs' tail: skip on a laptop, fail in CI (CHECK_PRYV_REQUIRE_DAEMONS=1).
 Everything it started is stopped at the end of the session and its directory removed.
 """
 import contextlib
+import datetime
 import glob
 import json
 import os
@@ -44,6 +57,7 @@ from daemons import HOST, Daemon, free_ports
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BUILD = pathlib.Path(os.environ.get("CHECK_PRYV_REAL_SERVER") or REPO / "build" / "real-server")
+CERT_DAYS = 20  # nginx's certificate: far enough from expiry to be OK by default, near enough to test the limits
 START_TIMEOUT = 60  # seconds; the server is ready in about 3 s on an idle machine, far more on a loaded CI one
 
 
@@ -136,7 +150,7 @@ class Nginx(Daemon):
 
     logs = ("daemon.log", "error.log")
 
-    def __init__(self, work, port, backend_port, certificate, key, ca_file):
+    def __init__(self, work, port, backend_port, certificate, key, ca_file, domain):
         self.work, self.port, self.ca_file = work, port, ca_file
         self.conf = """daemon off;
 worker_processes 1;
@@ -148,17 +162,27 @@ http {{
     access_log {w}/access.log;
     client_body_temp_path {w}/client_body; proxy_temp_path {w}/proxy;
     fastcgi_temp_path {w}/fastcgi; uwsgi_temp_path {w}/uwsgi; scgi_temp_path {w}/scgi;
+    ssl_certificate {certificate};
+    ssl_certificate_key {key};
+    proxy_set_header Host $http_host;
+    server {{
+        listen {host}:{port} ssl default_server;
+        location / {{ proxy_pass http://{host}:{backend}; }}
+    }}
+    # DNS mode's host names, mapped to the DNS-less paths as the server itself maps them in DNS mode.
     server {{
         listen {host}:{port} ssl;
-        ssl_certificate {certificate};
-        ssl_certificate_key {key};
-        location / {{
-            proxy_pass http://{host}:{backend};
-            proxy_set_header Host $http_host;
-        }}
+        server_name reg.{domain};
+        location / {{ proxy_pass http://{host}:{backend}/reg$request_uri; }}
+    }}
+    server {{
+        listen {host}:{port} ssl;
+        server_name ~^(?<pryv_user>[a-z0-9-]+)\\.{domain_re}$;
+        location / {{ proxy_pass http://{host}:{backend}/$pryv_user$request_uri; }}
     }}
 }}
-""".format(w=work, host=HOST, port=port, backend=backend_port, certificate=certificate, key=key,
+""".format(w=work, host=HOST, port=port, backend=backend_port, certificate=certificate, key=key, domain=domain,
+           domain_re=domain.replace(".", "\\."),
            user="user root;" if os.geteuid() == 0 else "")  # the workers must reach the private directory
 
     def start(self):
@@ -174,6 +198,7 @@ class RealServer:
     """The running platform: see the module's docstring for the interface."""
 
     hostname = HOST
+    domain = "pryv.test"
 
     def __init__(self, base):
         self.base = base
@@ -189,13 +214,17 @@ class RealServer:
         self.postgres = Postgres(base / "postgres", pg_port)
         self.core = Core(base / "core", self.http_port, self.server_config(pg_port))
         certificate, key = self.make_certificate()
-        self.nginx = Nginx(base / "nginx", self.https_port, self.http_port, certificate, key, self.ca_file)
+        self.nginx = Nginx(base / "nginx", self.https_port, self.http_port, certificate, key, self.ca_file,
+                           self.domain)
 
     def make_certificate(self):
         import trustme
         ca = trustme.CA(organization_name="check_pryv real-server tests")
         ca.cert_pem.write_to_path(self.ca_file)
-        issued = ca.issue_cert(HOST, "localhost")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)  # naive UTC, as trustme
+        self.cert_not_after = now + datetime.timedelta(days=CERT_DAYS)
+        issued = ca.issue_cert(HOST, "localhost", self.domain, "*." + self.domain, not_before=now - datetime.timedelta(days=1),
+                               not_after=self.cert_not_after)
         chain, key = self.base / "nginx" / "server.pem", self.base / "nginx" / "server.key"
         chain.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
         issued.private_key_pem.write_to_path(str(key))
@@ -247,6 +276,9 @@ class RealServer:
         return "".join("--- %s\n%s" % (name, part.log_tail()) for name, part in
                        (("server", self.core), ("nginx", self.nginx), ("postgres", self.postgres)))
 
+    def dns_mode_args(self):
+        return ["--domain", self.domain, "--address", HOST, "--port", str(self.https_port), "--ca-cert", self.ca_file]
+
     def dnsless_args(self):
         return ["--hostname", self.hostname, "--port", str(self.https_port), "--ca-cert", self.ca_file]
 
@@ -260,6 +292,12 @@ class RealServer:
 
     def delete_user(self, username):
         return self.request("DELETE", "users/" + username, headers={"Authorization": self.admin_key})
+
+    def sign_in(self, username, password, app_id="pryv-metrics"):
+        answer = self.request("POST", username + "/auth/login", headers={"Origin": self.trusted_origin},
+                              json={"username": username, "password": password, "appId": app_id})
+        answer.raise_for_status()
+        return answer.json()["token"]
 
 
 @contextlib.contextmanager
@@ -283,3 +321,36 @@ def running_real_server(cannot):
         if server is not None:
             server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+class RealDns(Daemon):
+    """The server's DNS code beside the core (tests/realserver_dns.js): see the module's docstring."""
+
+    def __init__(self, work, server):
+        self.work, self.domain, self.server = work, server.domain, server
+        self.port = free_ports(1, udp=True)[0]
+
+    def start(self):
+        config = dict(self.server.core.config, dns={"domain": self.domain, "ip": HOST, "port": self.port},
+                      core={"ip": HOST})  # the address this core's users resolve to
+        config_file = self.work / "config.json"
+        config_file.write_text(json.dumps(config, indent=2))
+        node = BUILD / "node" / "bin" / "node"
+        self.spawn(["env", "-C", str(BUILD / "open-pryv.io"), str(node), str(pathlib.Path(__file__).with_name(
+            "realserver_dns.js")), ".", "--config", str(config_file)])
+        wait_until(lambda: "DNS ready" in self.log_tail(), self, "The Pryv.io DNS")
+
+
+@contextlib.contextmanager
+def running_real_dns(server, cannot):
+    """The server's own DNS beside the running core; stopped on exit."""
+    (server.base / "dns").mkdir(exist_ok=True)
+    dns = RealDns(server.base / "dns", server)
+    try:
+        try:
+            dns.start()
+        except StartError as error:
+            cannot("the real Pryv.io DNS could not start: %s" % error)
+        yield dns
+    finally:
+        dns.stop()
