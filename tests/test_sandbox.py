@@ -291,6 +291,16 @@ def test_events_limit_as_v2_coerces_it(sb, limit, count):
                                          "path": "#/limit"}]}
 
 
+def test_events_refuses_an_unknown_parameter(sb):
+    response = core(sb, "GET", "/events?limit=abc&colour=red", headers=auth(sb.token))
+    assert response.status_code == 400
+    assert error(response)["data"] == [
+        {"code": "OBJECT_ADDITIONAL_PROPERTIES", "params": ["colour"], "message": "must NOT have additional properties",
+         "path": "#"},
+        {"code": "INVALID_TYPE", "params": ["number"], "message": "must be number", "path": "#/limit"}]
+    assert core(sb, "GET", f"/events?limit=1&auth={sb.token}").status_code == 200
+
+
 def test_batch_call(sb):
     calls = [{"method": "events.get", "params": {"limit": 1}}, {"method": "getAccessInfo", "params": {}},
              {"method": "events.get", "params": {"limit": "x"}}, {"method": "streams.get", "params": {}}]

@@ -19,6 +19,9 @@ V2_RESERVED_WORDS = frozenset({"admin", "administrator", "register", "registry",
                                "access", "mfa"})
 PERMISSION_LEVELS = ("read", "contribute", "manage", "create-only")
 LOGIN_FIELDS = ("username", "password", "appId")  # in the order v2's schema checks them
+# what events.get takes, and nothing else (api-server/src/schema/eventsMethods.ts: additionalProperties false)
+EVENTS_GET_PARAMS = frozenset({"streams", "content", "clientData", "types", "fromTime", "toTime", "sortAscending",
+                               "skip", "limit", "state", "modifiedSince", "includeDeletions", "auth", "running"})
 ID_ALPHABET = string.ascii_lowercase + string.digits
 JS_NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
@@ -129,8 +132,8 @@ def _expired(access, now):
 class Core:
     """The accounts' data and the core's handlers, mixed into Sandbox: handlers take (self, request, user).
 
-    Expects from the Sandbox: _users, _faults, token (the health token), session_ttl, username, domain,
-    hostname, scheme and _api_endpoint()."""
+    Expects from the Sandbox: _users, _faults, _trusted_apps, token (the health token), session_ttl, username
+    and _api_endpoint(); and the Register's _service_info()."""
 
     # -- data
 
@@ -251,8 +254,13 @@ class Core:
     def _events(self, request, user):
         access = self._authorize(request, user)
         limit = js_number(request.query.get("limit", "20"))
+        problems = [{"code": "OBJECT_ADDITIONAL_PROPERTIES", "params": [name],
+                     "message": "must NOT have additional properties", "path": "#"}
+                    for name in request.query if name not in EVENTS_GET_PARAMS]
         if limit is None:  # no custom words for this one (api-server/src/schema/eventsMethods.ts)
-            return invalid_parameters(type_error("limit", "number"))
+            problems.append(type_error("limit", "number"))
+        if problems:
+            return invalid_parameters(*problems)
         streams = {p["streamId"] for p in access.get("permissions", []) if p["level"] != "create-only"}
         readable = [event for event in user["events"]
                     if access["type"] == "personal" or "*" in streams or streams & set(event["streamIds"])]
@@ -358,7 +366,10 @@ class Core:
             if route is None:
                 results.append({"error": {"id": "invalid-method", "message": f'Invalid method id "{call["method"]}"'}})
                 continue
-            reply = CORE_ROUTES[route](self, request.for_call(*route, call["params"]), user)
+            try:
+                reply = CORE_ROUTES[route](self, request.for_call(*route, call["params"]), user)
+            except Abort as abort:  # a call's error is its result, not the batch's
+                reply = abort.reply
             body = json.loads(reply.body)
             body.pop("meta", None)
             results.append({"error": body["error"]} if reply.status >= 400 else body)
