@@ -1,4 +1,4 @@
-"""The sandbox against the real server: the same requests to both, DNS-less over HTTPS, the same answers.
+"""The sandbox against the real server: the same requests to both over HTTPS, DNS-less and in DNS mode.
 
 Each case sends one request to the sandbox and to the real open-pryv.io server (tests/realserver.py) and compares
 what a client relies on: the status, the error id, the body's keys (recursively; values that legitimately differ,
@@ -6,11 +6,12 @@ such as tokens, ids and times, are not compared), the values a client branches o
 `reserved`, permission levels, versions), and the headers. A failure names the request and each difference.
 
 The deliberate differences are the table DELIBERATE: each names the cases and the aspects it covers, which the
-test then ignores. README.rst ("Differences from the real server") names every one of them, and one that no case shows any
-more fails, so the list, the README and the sandbox cannot drift apart.
+test then ignores. README.rst ("Differences from the real server") names every one of them, and one that no case
+shows any more fails, so the list, the README and the sandbox cannot drift apart.
 """
 import base64
 import json
+import pathlib
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -20,13 +21,12 @@ import requests
 
 from check_pryv.sandbox import Sandbox
 
-ROOT_README = __file__.rsplit("/tests/", 1)[0] + "/README.rst"
+README = pathlib.Path(__file__).resolve().parent.parent / "README.rst"
 USER = "conformance01"  # an account of its own: the real server is shared with the other tests of the session
 PASSWORD = "conformance-pass"
 APP_ID = "pryv-metrics"
 SUFFIX = secrets.token_hex(3)  # names created by the cases: new on both platforms, on every run
 
-# name -> (the aspects it covers, a regular expression; why the sandbox differs there). README.rst lists them.
 DELIBERATE = {  # name -> (the cases it covers, the aspects it covers: regular expressions; why)
     "api-version": (r".*", r"header API-Version|body(\.results\[\d+\])?\.meta\.apiVersion|body\.version",
                     "the sandbox reports 1.9.3-open, the version of the platforms it was first written for, that "
@@ -64,7 +64,7 @@ MASKED_IDS = re.compile(r"(?<=:_audit:access-)\w+")  # the audit stream id holds
 class Case:
     name: str
     method: str
-    path: str  # relative to the root; {user}, {new}... filled from the platform's context
+    path: str  # relative to the root (DNS-less) or to the host; {user}, {domain}... from the platform's context
     headers: dict = field(default_factory=dict)
     body: object = None
     host: str = None  # DNS mode: the Host header (reg.{domain} or {user}.{domain}); None: DNS-less
@@ -336,7 +336,7 @@ def test_every_deliberate_difference_still_differs(platforms, request):
 
 
 def test_readme_lists_exactly_the_deliberate_differences():
-    with open(ROOT_README, encoding="utf-8") as readme:
-        section = readme.read().split("Differences from the real server\n", 1)[1].split("\n====", 1)[0]
+    text = README.read_text(encoding="utf-8")
+    section = text.split("Differences from the real server\n", 1)[1].split("\n====", 1)[0]
     listed = re.findall(r"^``([a-z0-9-]+)``", section, re.MULTILINE)  # a definition list: ``name`` then why
     assert listed == sorted(DELIBERATE)
