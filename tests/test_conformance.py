@@ -16,6 +16,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
 import pytest
 import requests
 
@@ -37,10 +41,11 @@ DELIBERATE = {  # name -> (the cases it covers, the aspects it covers: regular e
     "access-usage": (r".*", r".* usage keys",
                      "the real server records an access's lastUsed and calls after its answer and, with PostgreSQL, "
                      "not after every call; the sandbox records them at once after each call that succeeds"),
-    "dns-mode-register": (r"dns-register-.*", r".*",
-                          "in DNS mode the sandbox's register at reg.DOMAIN answers as service-register 1.9 does "
-                          "(flat errors, hostings of its own, POST /user with a hosting), the register of the DNS-mode "
-                          "platforms in production; the real server here is v2 routed by nginx"),
+    "dns-mode-register": (r"dns-register-.*|dns-answer-.*", r".*",
+                          "in DNS mode the sandbox's register at reg.DOMAIN and its DNS answer as service-register "
+                          "1.9 does (flat errors, hostings of its own, POST /user with a hosting; a CNAME to the "
+                          "user's core, NOERROR with no answer for an unknown user), the register of the DNS-mode "
+                          "platforms in production; the real server here is v2 (routed by nginx, its own DNS)"),
     "server-header": (r".*", r"header Server", "the real server's Server header is its TLS front's (nginx/VERSION); "
                                                "the sandbox has no front and, like the application, sends none"),
     "sso-cookie": (r".*", r"header Set-Cookie", "the real server's login also sets the web apps' single sign-on "
@@ -227,6 +232,10 @@ class Platform:
         return response.json()
 
 
+DNS_CASES = [Case("dns-answer-account", "A", "{user}.{domain}"),
+             Case("dns-answer-unknown-user", "A", "nobody" + SUFFIX + ".{domain}")]
+
+
 @pytest.fixture(scope="module")
 def platforms(real_server, tmp_path_factory):
     real = Platform("real server", real_server.public_url, real_server.ca_file, real_server.trusted_origin)
@@ -245,6 +254,7 @@ def platforms(real_server, tmp_path_factory):
                              real_server.trusted_origin)
         sandboxed.context["email"] = "%s@%s" % (USER, sandbox.domain)  # the address the sandbox gave its account
         sandboxed.prepare(create_account=False)
+        real.dns_port, sandboxed.dns_port = None, sandbox.dns_port  # the real DNS starts only for its cases
         yield real, sandboxed
     real_server.delete_user(USER)
 
@@ -336,10 +346,27 @@ def test_sandbox_answers_as_the_real_server(platforms, case):
     assert not found, "%s (%s) differs:\n  %s" % (case.name, case, "\n  ".join(found))
 
 
+def dns_facts(platform, case):
+    """What check_pryv_dns relies on in a DNS answer: its rcode and the types of the records, in order."""
+    name = fill(case.path, platform.context)
+    answer = dns.query.udp(dns.message.make_query(name, case.method), "127.0.0.1", port=platform.dns_port, timeout=5)
+    return {"rcode": dns.rcode.to_text(answer.rcode()),
+            "answer": [dns.rdatatype.to_text(rrset.rdtype) for rrset in answer.answer]}
+
+
+@pytest.mark.parametrize("case", DNS_CASES, ids=[case.name for case in DNS_CASES])
+def test_sandbox_dns_answers_as_the_real_dns(platforms, real_dns, case):
+    real, sandbox = platforms
+    real.dns_port = real_dns.port
+    found = differences(case, dns_facts(real, case), dns_facts(sandbox, case))
+    assert not found, "%s (%s %s) differs:\n  %s" % (case.name, case.method, case.path, "\n  ".join(found))
+
+
 def test_every_deliberate_difference_still_differs(platforms, request):
-    ran = [item for item in request.session.items if item.originalname == "test_sandbox_answers_as_the_real_server"]
-    if len(ran) < len(CASES):
-        pytest.skip("needs every case of test_sandbox_answers_as_the_real_server in the same run")
+    ran = [item for item in request.session.items if item.originalname in (
+        "test_sandbox_answers_as_the_real_server", "test_sandbox_dns_answers_as_the_real_dns")]
+    if len(ran) < len(CASES) + len(DNS_CASES):
+        pytest.skip("needs every case of the tests above in the same run")
     stale = sorted(set(DELIBERATE) - SEEN)
     assert stale == [], "no case differs any more in %s: remove them from DELIBERATE and README.rst" % stale
 
