@@ -173,6 +173,8 @@ CASES += [
     Case("dns-core-access-info", "GET", "access-info", HEALTH, host=CORE),
     Case("dns-core-batch", "POST", "", HEALTH, [{"method": "events.get", "params": {"limit": 1}}], host=CORE),
 ]
+DNS_CASES = [Case("dns-answer-account", "A", "{user}.{domain}"),  # method: the record type asked; path: the name
+             Case("dns-answer-unknown-user", "A", "nobody" + SUFFIX + ".{domain}")]
 
 
 def fill(template, context):
@@ -187,7 +189,8 @@ def fill(template, context):
 
 
 class Platform:
-    """One of the two platforms, DNS-less over HTTPS: its root URL, CA, and the tokens its context holds."""
+    """One of the two platforms over HTTPS (DNS mode through the Host header): its root URL, CA, and the
+    names and tokens its context holds for the cases."""
 
     def __init__(self, label, public_url, ca_file, trusted_origin):
         self.label, self.public_url, self.ca_file = label, public_url, ca_file
@@ -232,10 +235,6 @@ class Platform:
         return response.json()
 
 
-DNS_CASES = [Case("dns-answer-account", "A", "{user}.{domain}"),
-             Case("dns-answer-unknown-user", "A", "nobody" + SUFFIX + ".{domain}")]
-
-
 @pytest.fixture(scope="module")
 def platforms(real_server, tmp_path_factory):
     real = Platform("real server", real_server.public_url, real_server.ca_file, real_server.trusted_origin)
@@ -254,7 +253,7 @@ def platforms(real_server, tmp_path_factory):
                              real_server.trusted_origin)
         sandboxed.context["email"] = "%s@%s" % (USER, sandbox.domain)  # the address the sandbox gave its account
         sandboxed.prepare(create_account=False)
-        real.dns_port, sandboxed.dns_port = None, sandbox.dns_port  # the real DNS starts only for its cases
+        sandboxed.dns_port = sandbox.dns_port
         yield real, sandboxed
     real_server.delete_user(USER)
 
@@ -346,19 +345,18 @@ def test_sandbox_answers_as_the_real_server(platforms, case):
     assert not found, "%s (%s) differs:\n  %s" % (case.name, case, "\n  ".join(found))
 
 
-def dns_facts(platform, case):
+def dns_facts(platform, port, case):
     """What check_pryv_dns relies on in a DNS answer: its rcode and the types of the records, in order."""
     name = fill(case.path, platform.context)
-    answer = dns.query.udp(dns.message.make_query(name, case.method), "127.0.0.1", port=platform.dns_port, timeout=5)
+    answer = dns.query.udp(dns.message.make_query(name, case.method), "127.0.0.1", port=port, timeout=5)
     return {"rcode": dns.rcode.to_text(answer.rcode()),
             "answer": [dns.rdatatype.to_text(rrset.rdtype) for rrset in answer.answer]}
 
 
 @pytest.mark.parametrize("case", DNS_CASES, ids=[case.name for case in DNS_CASES])
 def test_sandbox_dns_answers_as_the_real_dns(platforms, real_dns, case):
-    real, sandbox = platforms
-    real.dns_port = real_dns.port
-    found = differences(case, dns_facts(real, case), dns_facts(sandbox, case))
+    real, sandbox = platforms  # the real DNS (a fixture of its own) starts only for these cases
+    found = differences(case, dns_facts(real, real_dns.port, case), dns_facts(sandbox, sandbox.dns_port, case))
     assert not found, "%s (%s %s) differs:\n  %s" % (case.name, case.method, case.path, "\n  ".join(found))
 
 
