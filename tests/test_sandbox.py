@@ -665,13 +665,15 @@ def test_login_session_expires(sb):
 
 
 def test_accesses_create_conflict_and_list(sb):
-    session = auth(login(sb).json()["token"])
+    session_token = login(sb).json()["token"]
+    session = auth(session_token)
     permissions = [{"streamId": "diary", "level": "read"}]
     response = core(sb, "POST", "/accesses", headers=session, json={"name": "reader", "permissions": permissions})
     assert response.status_code == 201
     access = without_meta(response)["access"]
     assert set(access) == {"name", "permissions", "type", "token", "created", "createdBy", "modified",
-                           "modifiedBy", "id", "apiEndpoint"}
+                           "modifiedBy", "id", "apiEndpoint", "deviceName", "integrity"}
+    assert access["deviceName"] is None and access["integrity"].startswith("ACCESS:0:sha256-")
     assert (access["name"], access["type"], access["permissions"]) == ("reader", "shared", permissions)
     assert access["apiEndpoint"] == f"https://{access['token']}@{USER}.pryv.test:{sb.http_port}/"
     assert core(sb, "GET", "/events", headers=auth(access["token"])).json()["events"] == []  # no "diary" event
@@ -682,10 +684,16 @@ def test_accesses_create_conflict_and_list(sb):
     assert error(response)["data"] == {"type": "shared", "name": "metricsAccess", "deviceName": None}
 
     listed = core(sb, "GET", "/accesses", headers=session).json()["accesses"]
-    assert {(a["name"], a["token"]) for a in listed} == {("metricsAccess", sb.token), ("reader", access["token"])}
-    assert core(sb, "GET", "/accesses", headers=auth(sb.token)).json()["accesses"] == []  # it created none
+    assert {(a["name"], a["token"]) for a in listed} == {  # the personal one too, as v2 lists it
+        ("metricsAccess", sb.token), ("reader", access["token"]), ("pryv-test-app", session_token)}
+    response = core(sb, "GET", "/accesses", headers=auth(sb.token))  # a shared access may not list accesses
+    assert response.status_code == 403
+    assert error(response) == {"id": "forbidden",
+                               "message": "You cannot access accesses.get resource using the given access"}
     response = core(sb, "POST", "/accesses", headers=auth(sb.token), json={"name": "x", "permissions": permissions})
-    assert response.status_code == 403 and error(response)["id"] == "forbidden"
+    assert response.status_code == 403
+    assert error(response) == {"id": "forbidden",
+                               "message": "You cannot access accesses.create resource using the given access"}
 
 
 def test_access_with_expiry_expires(sb):
@@ -707,7 +715,22 @@ def test_access_info(sb):
                         {"streamId": f":_audit:access-{body['id']}", "level": "read"}]}  # v2's AccessLogic.ts
     assert "expires" not in body
     personal = core(sb, "GET", "/access-info", headers=auth(login(sb).json()["token"])).json()
-    assert personal["permissions"] == []  # a personal access gets none added
+    assert "permissions" not in personal and "integrity" not in personal  # v2 keeps none; shows no integrity
+
+
+def test_access_usage_is_counted_after_each_call_that_succeeds(sb):
+    first = without_meta(core(sb, "GET", "/access-info", headers=auth(sb.token)))
+    assert "lastUsed" not in first and "calls" not in first  # counted once the call has answered, as v2 does
+    events = core(sb, "GET", "/events", headers=auth(sb.token)).json()["events"]
+    assert set(events[0]) == {"id", "time", "streamIds", "type", "content", "created", "createdBy", "modified",
+                              "modifiedBy", "integrity"}  # v2's keys: no v1 streamId, no empty tags
+    assert core(sb, "GET", "/events?limit=abc", headers=auth(sb.token)).status_code == 400  # not counted
+    info = without_meta(core(sb, "GET", "/access-info", headers=auth(sb.token)))
+    assert info["calls"] == {"getAccessInfo": 1, "events:get": 1}
+    assert time.time() - 5 < info["lastUsed"] <= time.time()
+    listed = core(sb, "GET", "/accesses", headers=auth(login(sb).json()["token"])).json()["accesses"]
+    health = next(access for access in listed if access["token"] == sb.token)
+    assert "lastUsed" in health and "calls" not in health  # accesses.get leaves the counts out
 
 
 # ---- hostings and service info

@@ -67,7 +67,7 @@ def login(sb, username, password, app_id="pryv-metrics"):
 
 def shared_accesses(sb, username, password):
     answer = api(sb, "GET", username, "accesses", token=login(sb, username, password))
-    return sorted((a["name"], a["token"], a["modified"]) for a in answer.json()["accesses"])
+    return sorted((a["name"], a["token"], a["modified"]) for a in answer.json()["accesses"] if a["type"] == "shared")
 
 
 # --- a fresh platform, then again ----------------------------------------------------------------------

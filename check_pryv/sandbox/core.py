@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import re
@@ -24,6 +26,9 @@ ID_ALPHABET = string.ascii_lowercase + string.digits
 JS_NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
 MISSING_TOKEN = ('The access token is missing: expected an "Authorization" header or an "auth" '
                  "query string parameter.")
+# what getAccessInfo shows of an access, when not null (api-server/src/methods/utility.ts): no integrity
+ACCESS_INFO_PROPS = ("id", "token", "type", "name", "deviceName", "permissions", "lastUsed", "expires", "deleted",
+                     "clientData", "created", "createdBy", "modified", "modifiedBy", "calls", "alias")
 UNTRUSTED_APP = 'The app id ("appId") is either missing or not trusted.'
 USERNAME_MESSAGE = ("Username should have between 5 and 60 characters and contain lowercase letters or numbers "
                     "or dashes")
@@ -107,6 +112,19 @@ def new_id():
     return "c" + "".join(secrets.choice(ID_ALPHABET) for _ in range(24))
 
 
+def integrity(kind, item):
+    """An integrity code of v2's form, KIND:0:sha256-BASE64 (business/src/integrity/integrity.ts); the hash is
+    of the sandbox's own JSON of the item, not of v2's stable representation."""
+    digest = hashlib.sha256(json.dumps(item, sort_keys=True).encode()).digest()
+    return f"{kind}:0:sha256-{base64.b64encode(digest).decode()}"
+
+
+def forbidden_method(method_id):
+    """v2's answer to a method the access's type may not call (api-server/src/methods/helpers/commonFunctions.ts,
+    basicAccessAuthorizationCheck; business/src/accesses/AccessLogic.ts can())."""
+    return api_error(403, "forbidden", f"You cannot access {method_id} resource using the given access")
+
+
 def _expired(access, now):
     return access.get("expires") is not None and access["expires"] <= now
 
@@ -135,13 +153,15 @@ class Core:
 
     def _add_access(self, user, kind, name, permissions, created_by, token=None, expires=None, device_name=None):
         now = time.time()
-        access = {"id": new_id(), "token": token or new_id(), "type": kind, "name": name,
-                  "permissions": permissions, "created": now, "createdBy": created_by,
-                  "modified": now, "modifiedBy": created_by}
-        if device_name is not None:
-            access["deviceName"] = device_name
+        access = {"id": new_id(), "token": token or new_id(), "type": kind, "name": name, "created": now,
+                  "createdBy": created_by, "modified": now, "modifiedBy": created_by}
+        if kind != "personal":  # v2 keeps no permissions on a personal access: it may do anything
+            access["permissions"] = permissions
+        if kind == "shared" or device_name is not None:  # v2 nulls a shared access's deviceName (methods/accesses.ts)
+            access["deviceName"] = None if kind == "shared" else device_name
         if expires is not None:
             access["expires"] = expires
+        access["integrity"] = integrity("ACCESS", access)
         if kind == "personal":
             user["sessions"][access["token"]] = now + self.session_ttl
         user["accesses"].append(access)
@@ -217,7 +237,19 @@ class Core:
         return access
 
     def _with_endpoint(self, request, user, access):
-        return {**access, "apiEndpoint": self._api_endpoint(request, user["username"], access["token"])}
+        """An access as accesses.get and accesses.create give it: without its usage counts (methods/accesses.ts)."""
+        shown = {key: value for key, value in access.items() if key != "calls"}
+        return {**shown, "apiEndpoint": self._api_endpoint(request, user["username"], access["token"])}
+
+    def _count_call(self, user, access_id, method_id):
+        """After a call that succeeded: the access's lastUsed and its count of calls of that method, as v2 keeps
+        them (api-server/src/methods/helpers/updateAccessUsageStats.ts; ':' for '.' in the method id)."""
+        access = next((a for a in user["accesses"] if a["id"] == access_id), None)
+        if access is not None:
+            access["lastUsed"] = time.time()
+            calls = access.setdefault("calls", {})
+            key = method_id.replace(".", ":")
+            calls[key] = calls.get(key, 0) + 1
 
     def _events(self, request, user):
         access = self._authorize(request, user)
@@ -229,7 +261,7 @@ class Core:
             problems.append(type_error("limit", "number"))
         if problems:
             return invalid_parameters(*problems)
-        streams = {p["streamId"] for p in access["permissions"] if p["level"] != "create-only"}
+        streams = {p["streamId"] for p in access.get("permissions", []) if p["level"] != "create-only"}
         readable = [event for event in user["events"]
                     if access["type"] == "personal" or "*" in streams or streams & set(event["streamIds"])]
         readable = self._events_filtered(request, user, readable)
@@ -274,8 +306,8 @@ class Core:
 
     def _create_access(self, request, user):
         access = self._authorize(request, user)
-        if access["type"] not in ("personal", "app"):  # shared accesses cannot create accesses
-            return api_error(403, "forbidden", "You cannot access this resource using the given access token.")
+        if access["type"] == "shared":
+            return forbidden_method("accesses.create")
         body = request.json()
         body = body if isinstance(body, dict) else {}
         name, permissions = body.get("name"), body.get("permissions")
@@ -291,6 +323,7 @@ class Core:
                                           ("expireAfter", expiry_ok)) if not valid]
         if bad:
             return invalid_parameters(*bad)
+        device = None if kind == "shared" else device
         if any((a["type"], a["name"], a.get("deviceName")) == (kind, name, device) for a in user["accesses"]):
             return item_exists("access", {"type": kind, "name": name, "deviceName": device})
         expires = None if expire_after is None else time.time() + expire_after
@@ -299,15 +332,18 @@ class Core:
 
     def _list_accesses(self, request, user):
         access = self._authorize(request, user)
+        if access["type"] == "shared":
+            return forbidden_method("accesses.get")
         now, include_expired = time.time(), request.query.get("includeExpired") == "true"
-        listed = [self._with_endpoint(request, user, a) for a in user["accesses"]
-                  if a["type"] != "personal" and (include_expired or not _expired(a, now))
+        listed = [self._with_endpoint(request, user, a) for a in user["accesses"]  # personal ones too
+                  if (include_expired or not _expired(a, now))
                   and (access["type"] == "personal" or a["createdBy"] == access["id"])]
         return json_reply(200, {"accesses": listed, "meta": meta()})
 
     def _access_info(self, request, user):
         access = self._authorize(request, user)
-        info = {**access, "user": {"username": user["username"]}, "meta": meta()}
+        info = {key: access[key] for key in ACCESS_INFO_PROPS if access.get(key) is not None}
+        info.update(user={"username": user["username"]}, meta=meta())
         if access["type"] != "personal":  # what v2 adds to every other access (business/src/accesses/AccessLogic.ts)
             info["permissions"] = [{"streamId": ":_system:account", "level": "none"}, *access["permissions"],
                                    {"streamId": f":_audit:access-{access['id']}", "level": "read"}]
@@ -352,3 +388,5 @@ CORE_ROUTES = {
 }
 BATCH_METHODS = {"events.get": ("GET", "/events"), "accesses.get": ("GET", "/accesses"),
                  "accesses.create": ("POST", "/accesses"), "getAccessInfo": ("GET", "/access-info")}
+METHOD_IDS = {**{route: method for method, route in BATCH_METHODS.items()}, ("POST", "/"): "callBatch",
+              ("GET", "/service/info"): "service.info", ("POST", "/auth/login"): "auth.login"}

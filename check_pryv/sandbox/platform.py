@@ -12,7 +12,7 @@ import traceback
 import dns.name
 
 from . import tls
-from .core import CORE_ROUTES, USERNAME_RE, Core, new_id, parse_trusted_apps
+from .core import CORE_ROUTES, METHOD_IDS, USERNAME_RE, Core, integrity, new_id, parse_trusted_apps
 from .cores import Cores
 from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
@@ -115,11 +115,13 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
                                       created_by="system", token=self.token)
             now = time.time()
             user["events"] = [
-                {"id": new_id(), "time": now - age, "streamIds": ["health"], "streamId": "health",
-                 "type": "note/txt", "content": f"sandbox event {n}", "tags": [], "created": now - age,
-                 "createdBy": health["id"], "modified": now - age, "modifiedBy": health["id"]}
+                {"id": new_id(), "time": now - age, "streamIds": ["health"], "type": "note/txt",
+                 "content": f"sandbox event {n}", "created": now - age, "createdBy": health["id"],
+                 "modified": now - age, "modifiedBy": health["id"]}
                 for n, age in ((1, 120), (2, 60))
             ]
+            for event in user["events"]:
+                event["integrity"] = integrity("EVENT", event)
 
     def command_lines(self):
         """(label, argv) of the plugin command lines that check this sandbox."""
@@ -223,7 +225,13 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
         if user is None:
             return api_error(404, "unknown-resource", f'Unknown user "{username}"')
         key = (request.route_method, route)
-        handler = CORE_ROUTES.get(key) or WRITE_ROUTES.get(key)
+        handler = CORE_ROUTES.get(key)
+        if handler:
+            reply = handler(self, request, user)
+            if reply.status < 400 and request.access_id:
+                self._count_call(user, request.access_id, METHOD_IDS[key])
+            return reply
+        handler = WRITE_ROUTES.get(key)
         if handler:
             return handler(self, request, user)
         by_id = event_route(request.route_method, route)
