@@ -20,7 +20,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, InvalidChunkLength
 
-from check_pryv import certificate, secret
+from check_pryv import secret
 from check_pryv.deadline import DeadlineExceeded
 
 # An events?limit=1 answer is a few hundred bytes: anything much larger is not the API talking.
@@ -408,6 +408,8 @@ class Client:
         """Long-output lines on the certificate that failed verification, fetched again unverified."""
         if not isinstance(_root_cause(error), ssl.SSLCertVerificationError):
             return None
+        from check_pryv import certificate  # a rejected certificate only
+
         try:
             with self.deadline.alarm():
                 return certificate.parse(certificate.fetch(address, port, host, self.deadline.remaining())).lines()
