@@ -32,7 +32,7 @@ import re
 
 import nagiosplugin
 
-from check_pryv import options, plugin, probe, safefile, secret, write
+from check_pryv import options, plugin, probe, safefile, secret
 from check_pryv.client import Answer
 
 SERVICE = "PRYV_CORE"
@@ -164,8 +164,32 @@ def make_parser():
     limits.add_argument("--expect-api-version", type=api_version_prefix, metavar="PREFIX",
                         help="WARNING when the API version the core reports does not start with PREFIX "
                              "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
-    write.add_options(parser)
+    add_write_options(parser)
     return parser
+
+
+def add_write_options(parser):
+    """--write and its settings; check_pryv.write, which runs the write path, loads only with --write."""
+    group = parser.add_argument_group("write path (--write)")
+    group.add_argument("--write", action="store_true",
+                       help="also check that the core saves data: update one event of --write-stream with a fresh "
+                            "value and read it back (created on the first run; nothing grows). The access needs "
+                            "contribute or manage on that stream (manage to create it: check_pryv_setup's access "
+                            "has manage on *)")
+    group.add_argument("--write-stream", type=stream_id, default="check-pryv", metavar="ID",
+                       help="the stream that holds the event (default: %(default)s)")
+    group.add_argument("--write-warning", type=options.threshold_range, metavar="RANGE",
+                       help="WARNING when write_time in seconds is outside RANGE (Nagios range syntax)")
+    group.add_argument("--write-critical", type=options.threshold_range, metavar="RANGE",
+                       help="CRITICAL when write_time in seconds is outside RANGE (Nagios range syntax)")
+    return group
+
+
+def stream_id(text):
+    """A stream id that every Pryv.io version takes: lower-case letters, digits and '-', up to 100."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", text):
+        raise argparse.ArgumentTypeError("invalid stream id %r: lower-case letters, digits and '-', up to 100" % text)
+    return text
 
 
 def build(args, deadline):
@@ -182,6 +206,8 @@ def build(args, deadline):
         contexts.append(ApiVersionContext(args.expect_api_version))
     if not args.write:
         return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
+    from check_pryv import write  # the write path, --write only
+
     writes = write.WritePath(client, target, args.username, token, args.write_stream, resource)
     return nagiosplugin.Check(resource, writes, *contexts, *write.contexts(args),
                               write.Summary("core", lambda: resource.details() + writes.details()))

@@ -10,7 +10,7 @@ import math
 
 import nagiosplugin
 
-from check_pryv import certificate, options, plugin
+from check_pryv import options, plugin
 from check_pryv.client import Client, Target, TransportError
 
 
@@ -56,6 +56,8 @@ class Call(nagiosplugin.Resource):
         der = getattr(self.outcome, "peer_certificate", None)
         if der is None:  # no answer: the call's own metric says what stopped it
             return
+        from check_pryv import certificate  # only --certificate-days reads the DER
+
         try:
             self.certificate = certificate.parse(der)
         except ValueError as error:

@@ -16,10 +16,8 @@ when the read-back differs, and when
 someone deleted or trashed the event (it is then created again, or restored, and the status line says so).
 Perfdata `write_time` (the calls that write) and `read_time` (the read-back), in seconds.
 """
-import argparse
 import json
 import os
-import re
 import time
 from urllib.parse import quote
 
@@ -174,26 +172,3 @@ def contexts(args):
     return [WriteContext(),
             plugin.TimeContext(args.write_warning, args.write_critical, "write_time", "write time"),
             plugin.TimeContext(None, None, "read_time", "read time")]
-
-
-def add_options(parser):
-    group = parser.add_argument_group("write path (--write)")
-    group.add_argument("--write", action="store_true",
-                       help="also check that the core saves data: update one event of --write-stream with a fresh "
-                            "value and read it back (created on the first run; nothing grows). The access needs "
-                            "contribute or manage on that stream (manage to create it: check_pryv_setup's access "
-                            "has manage on *)")
-    group.add_argument("--write-stream", type=stream_id, default="check-pryv", metavar="ID",
-                       help="the stream that holds the event (default: %(default)s)")
-    group.add_argument("--write-warning", type=options.threshold_range, metavar="RANGE",
-                       help="WARNING when write_time in seconds is outside RANGE (Nagios range syntax)")
-    group.add_argument("--write-critical", type=options.threshold_range, metavar="RANGE",
-                       help="CRITICAL when write_time in seconds is outside RANGE (Nagios range syntax)")
-    return group
-
-
-def stream_id(text):
-    """A stream id that every Pryv.io version takes: lower-case letters, digits and '-', up to 100."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", text):
-        raise argparse.ArgumentTypeError("invalid stream id %r: lower-case letters, digits and '-', up to 100" % text)
-    return text

@@ -134,6 +134,24 @@ def test_register_check_skips_the_other_register_questions():
     assert "check_pryv.register_info" not in modules
 
 
+@pytest.mark.parametrize("module", sorted(m for m, kind in PLUGINS.items() if kind == "http"))
+def test_http_check_skips_the_certificate_reader(module):
+    """check_pryv.certificate (the DER reader) is loaded only with --certificate-days, --insecure or a rejected
+    certificate: a plain check of a platform never reads one."""
+    modules, done = loaded(module, "run", *[arg.format(tcp=closed_port()) for arg in RUNS[module]])
+    assert done.stdout.startswith("PRYV_"), done.stdout + done.stderr
+    assert {"check_pryv.client", "check_pryv.probe"} <= modules
+    assert "check_pryv.certificate" not in modules
+
+
+def test_core_check_skips_the_write_path():
+    """check_pryv.write is loaded only when --write asks for the write path."""
+    modules, done = loaded("check_pryv.check_core", "run",
+                           *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_core"]])
+    assert done.stdout.startswith("PRYV_CORE"), done.stdout + done.stderr
+    assert "check_pryv.write" not in modules
+
+
 def test_dns_plugin_with_a_server_skips_the_resolver():
     """dns.resolver (resolv.conf parsing and more) is for the system's name servers only."""
     modules, done = loaded("check_pryv.check_dns", "run", "--domain", "pryv.test", "--server", "127.0.0.1",
