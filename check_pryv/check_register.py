@@ -17,14 +17,14 @@ One other question instead, with the same CRITICAL on a failed call or another s
 With --certificate-days WARN[,CRIT], the certificate the call got is judged too (perfdata certificate_days).
 """
 import argparse
-import re
 
 import nagiosplugin
 
 from check_pryv import options, plugin, probe
 
 SERVICE = "PRYV_REGISTER"
-HOSTING = re.compile(r"[A-Za-z0-9._-]{1,100}")
+HOSTING_CHARACTERS = options.ALNUM | {".", "_", "-"}
+MAX_HOSTING = 100
 
 
 class RegisterContext(probe.AnswerContext):
@@ -66,7 +66,7 @@ def make_parser():
 
 
 def hosting_name(text):
-    if not HOSTING.fullmatch(text):
+    if not 0 < len(text) <= MAX_HOSTING or not HOSTING_CHARACTERS.issuperset(text):
         raise argparse.ArgumentTypeError("invalid hosting name %r: letters, digits, '.', '_' and '-'" % text)
     return text
 

@@ -707,7 +707,7 @@ def origin_url(text):
         port = parts.port  # ValueError when not a number from 0 to 65535
     except ValueError:
         parts = port = None
-    if not parts or parts.scheme not in ("https", "http") or not options.NAME.fullmatch(parts.hostname or "") \
+    if not parts or parts.scheme not in ("https", "http") or not options.is_host_name(parts.hostname or "") \
             or parts.username or parts.password or port == 0 or parts.path not in ("", "/") \
             or parts.query or parts.fragment:
         raise argparse.ArgumentTypeError("invalid origin %r: scheme://host[:port], e.g. https://sw.DOMAIN" % text)

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import trustme
 
-from check_pryv.options import HASHED_NAME, tls_context
+from check_pryv.options import is_hashed_name, tls_context
 from conftest import dns_mode_args, dnsless_args, require_binary, run_plugin
 
 
@@ -39,7 +39,7 @@ def test_rehash_names_the_store(sandbox, tmp_path):
     store = system_store(tmp_path, sandbox.ca_file)
     names = {p.name for p in (tmp_path / "certs").iterdir()}
     hashed = names - {"ca-0.pem"}
-    assert "ca-0.pem" in names and len(hashed) == 1 and HASHED_NAME.match(hashed.pop()), (store, names)
+    assert "ca-0.pem" in names and len(hashed) == 1 and is_hashed_name(hashed.pop()), (store, names)
 
 
 @pytest.mark.parametrize("mode", [dns_mode_args, dnsless_args], ids=["dns-mode", "dns-less"])
