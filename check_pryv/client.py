@@ -3,6 +3,7 @@
 It knows the platform's URLs in DNS mode and DNS-less mode, makes one HTTP(S) call that honours the
 plugin's deadline, names the stage at which a call failed, and reads Pryv's two error body shapes.
 """
+import contextlib
 import http.client
 import json
 import re
@@ -419,17 +420,17 @@ class Client:
             return ["certificate: not read (%s)" % _reason(failure)]
 
     def _exchange(self, method, url, headers, json_body, call, started):
-        session = requests.Session()
-        session.trust_env = False  # a health check talks to the platform itself, never through a proxy
-        adapter = _PinnedAdapter(call, self.tls)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # requests' transport adapter without a Session: a health check has no cookies, no .netrc, no proxy (it talks
+        # to the platform itself) and follows no redirect, so there is nothing for a Session to merge, and building
+        # one took some 0.5 ms of every check. The headers are a Session's defaults, ours over them.
+        all_headers = requests.utils.default_headers()
+        all_headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         all_headers.update(headers or {})
+        request = requests.Request(method, url, headers=all_headers, json=json_body).prepare()
+        adapter = _PinnedAdapter(call, self.tls)
         remaining = self.deadline.remaining()
-        with session, session.request(method, url, headers=all_headers, json=json_body, stream=True,
-                                      allow_redirects=False, verify=self.verify,
-                                      timeout=(remaining, remaining)) as response:
+        with contextlib.closing(adapter), adapter.send(request, stream=True, timeout=(remaining, remaining),
+                                                       verify=self.verify, proxies={}) as response:
             call.stage = "body"
             body, capped = bytearray(), False
             for chunk in response.iter_content(16384):
