@@ -400,7 +400,7 @@ def main(argv=None):
     probe = subprocess.run([python, "-c", "import sys, check_pryv, nagiosplugin, requests, dns.version; "
                             "print(sys.version.split()[0], check_pryv.__version__, nagiosplugin.__version__, "
                             "requests.__version__, dns.version.version, check_pryv.__path__[0])"],
-                           capture_output=True, text=True, env=env)
+                           capture_output=True, text=True, env=env, cwd="/")  # not the check_pryv of the cwd
     if probe.returncode != 0:
         print("bench: %s cannot import check_pryv and its libraries:\n%s" % (python, probe.stderr), file=sys.stderr)
         return 2
