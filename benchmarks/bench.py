@@ -12,9 +12,10 @@ side by side:
 * start-up: each plugin's whole process (the installed console script, the sandbox's own command lines)
   against its import floor, `python -c "import <the libraries that plugin needs>"` with the same
   interpreter (argparse, nagiosplugin and requests or dnspython's modules, as issue 15 defines it), and the reference tools where installed (monitoring-plugins' check_http, check_curl,
-  check_dig; the guide's curl and dig). The commands run round-robin, in a shuffled order each round, so
-  that a noisy machine weighs on a plugin and on its floor alike. The target is the median over the rounds
-  of a plugin's time over its bare floor's (the same imports, then os._exit) in the same round;
+  check_dig; the guide's curl and dig). The commands run round-robin, in a shuffled order each round, each
+  plugin right next to a run of its bare floor (the same imports, then os._exit), so that a noisy machine
+  weighs on a plugin and on its floor alike. The target is the median over the rounds of a plugin's time
+  over that of the floor run next to it;
 * throughput: check_pryv_register, _core and _dns, check_http, check_curl and check_dig, each run many
   times by --concurrency processes at once as a checker runs them: checks per minute, and CPU ms per
   check (user + system, from wait4), hence how many checks a minute one CPU core sustains;
@@ -189,13 +190,13 @@ class BlackHoles:
 # ---- measuring -----------------------------------------------------------------------------------------------
 
 class Run:
-    __slots__ = ("wall", "rss_kb", "inherited", "code", "stdout", "stderr", "cpu", "round")
+    __slots__ = ("wall", "rss_kb", "inherited", "code", "stdout", "stderr", "cpu", "neighbours")
 
     def __init__(self, wall, rss_kb, code, stdout, stderr, inherited=False, cpu=0.0):
         self.wall, self.rss_kb, self.code, self.stdout, self.stderr = wall, rss_kb, code, stdout, stderr
         self.inherited = inherited  # rss_kb is only the benchmark's own, which a child's account starts from
         self.cpu = cpu  # user + system seconds of the process, from wait4
-        self.round = None  # which round of measure() it ran in: the pairs of a plugin and its floor
+        self.neighbours = {}  # a plugin's run: the wall times of its floors' runs right next to it, by floor key
 
 
 def run_once(argv, env, limit=60):
@@ -254,26 +255,39 @@ class Case:
         return max(r.rss_kb for r in self.runs + self.failures) / 1024
 
     def paired_ratio(self, floor):
-        """The median, over the rounds where both succeeded, of this run's wall time over the floor's."""
-        floor_walls = {r.round: r.wall for r in floor.runs}
-        ratios = [r.wall / floor_walls[r.round] for r in self.runs if r.round in floor_walls]
+        """The median, over this case's runs, of a run's wall time over that of the run of `floor` right next to
+        it (both successful)."""
+        ratios = [r.wall / r.neighbours[floor.key] for r in self.runs if floor.key in r.neighbours]
         return statistics.median(ratios) if ratios else None
+
+    def neighbour_floors(self):
+        """The floors each run of this case is paired with, run right before or after it."""
+        return [floor for floor in (self.bare, self.strict) if floor is not None]
 
 
 def measure(cases, runs, warmup, env, seed=1):
-    """Round-robin over the cases, shuffled each round; the warm-up rounds are not kept."""
+    """Round-robin over the cases, shuffled each round; the warm-up rounds are not kept.
+
+    A plugin runs next to a run of each of its bare floors, in a shuffled order, so that the pair sees the same
+    moment of the machine: on a shared host, a slow spell lasts a few hundred ms and would otherwise fall on
+    one side of a pair (those floor runs count among the floor's own runs too)."""
     order = list(cases)
-    shuffle = random.Random(seed).shuffle
+    rng = random.Random(seed)
     for round_ in range(warmup + runs):
-        shuffle(order)
+        rng.shuffle(order)
         for case in order:
-            run = run_once(case.argv, env)
-            run.round = round_
-            if round_ >= warmup:
-                case.record(run)
-            elif not case.ok(run) and round_ == 0:
-                note("warm-up: %s did not succeed (exit %d): %s %s" % (
-                    case.label, run.code, run.stdout.strip()[:200], run.stderr.strip()[-300:]))
+            group = [case, *case.neighbour_floors()]
+            rng.shuffle(group)
+            done = {}
+            for member in group:
+                done[member] = run = run_once(member.argv, env)
+                if round_ >= warmup:
+                    member.record(run)
+                elif not member.ok(run) and round_ == 0:
+                    note("warm-up: %s did not succeed (exit %d): %s %s" % (
+                        member.label, run.code, run.stdout.strip()[:200], run.stderr.strip()[-300:]))
+            done[case].neighbours = {floor.key: done[floor].wall for floor in case.neighbour_floors()
+                                     if floor.ok(done[floor])}
 
 
 def hyperfine_medians(cases, runs, warmup, env):
@@ -669,8 +683,8 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     print()
     print(table(rows, header))
     print("to floor, to bare floor: median over the median of the plugin's floor, and of that floor without the")
-    print("interpreter's teardown (os._exit). paired: the median of the ratios to the bare floor's run of the same")
-    print("round, the target." + (" hyperfine: its median for the same command, a cross-check." if hyperfine else ""))
+    print("interpreter's teardown (os._exit). paired: the median of the ratios to the bare floor's run right next to")
+    print("each run, the target." + (" hyperfine: its median for the same command, a cross-check." if hyperfine else ""))
     stricter = ["%s %s" % (case.label, "%.3f" % case.paired_ratio(case.strict) if case.paired_ratio(case.strict) else "-")
                 for case in plugins]
     print(textwrap.fill("Paired against the bare floors without argparse (rounds 1 and 2), not a target: "
