@@ -11,7 +11,7 @@ from check_pryv import __version__
 
 UNKNOWN = 3
 # Names are checked with sets of characters, not regular expressions: compiling the patterns a run needs took
-# some 0.7 ms of every check (see benchmarks/bench.py).
+# some 0.7 ms of every check (see docs/performance.rst).
 ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 LABEL_CHARACTERS = ALNUM | {"-"}
 DIGITS = frozenset("0123456789")
@@ -22,18 +22,18 @@ MAX_TIMEOUT = 3600
 
 def is_label(text):
     """A DNS label: 1 to 63 ASCII letters, digits and '-', neither first nor last."""
-    return 0 < len(text) <= MAX_LABEL and text[0] in ALNUM and text[-1] in ALNUM and LABEL_CHARACTERS.issuperset(text)
+    return is_user_name(text) and text[-1] in ALNUM
+
+
+def is_user_name(text):
+    """A Pryv username as the plugins take it: 1 to 63 ASCII letters, digits and '-', not starting with '-'."""
+    return 0 < len(text) <= MAX_LABEL and text[0] in ALNUM and LABEL_CHARACTERS.issuperset(text)
 
 
 def is_host_name(text):
     """A DNS name: labels joined by dots, an optional final dot, 253 characters at most without it."""
     name = text[:-1] if text.endswith(".") else text
     return 0 < len(name) <= MAX_NAME and all(is_label(label) for label in name.split("."))
-
-
-def is_user_name(text):
-    """A Pryv username as the plugins take it: 1 to 63 ASCII letters, digits and '-', not starting with '-'."""
-    return 0 < len(text) <= MAX_LABEL and text[0] in ALNUM and LABEL_CHARACTERS.issuperset(text)
 
 
 def is_number(text, digits):
@@ -278,7 +278,8 @@ HEX = frozenset("0123456789abcdef")
 
 
 def is_hashed_name(name):
-    """Whether `name` is one of OpenSSL's c_rehash names: a subject hash, then a counter (`5ad8a5d6.0`, `.r0` for a CRL)."""
+    """Whether `name` is one of OpenSSL's c_rehash names: a subject hash, then a counter (`5ad8a5d6.0`, or
+    `5ad8a5d6.r0` for a CRL)."""
     counter = name[9:].removeprefix("r")
     return name[8:9] == "." and HEX.issuperset(name[:8]) and counter != "" and DIGITS.issuperset(counter)
 

@@ -40,7 +40,8 @@ def test_hashed_certificate_names(name, valid):
 
 @pytest.mark.parametrize("token, problem", [
     ("ckabcdefghij0123456789xyz", None), ("!\"#$%&'()*+,-./~", None), ("a" * 1024, None),
-    ("", "it is empty"), ("short", "it is shorter than 10 characters"), ("a" * 1025, "it is longer than 1024 characters"),
+    ("", "it is empty"), ("short", "it is shorter than 10 characters"),
+    ("a" * 1025, "it is longer than 1024 characters"),
     ("ckabcdef ghij", "it contains spaces, control or non-ASCII characters"),
     ("ckabcdefghij\t", "it contains spaces, control or non-ASCII characters"),
     ("ckabcdefghij\x7f", "it contains spaces, control or non-ASCII characters"),
