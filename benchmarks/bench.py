@@ -11,8 +11,9 @@ side by side:
 
 * start-up: each plugin's whole process (the installed console script, the sandbox's own command lines)
   against its import floor, `python -c "import <the libraries that plugin needs>"` with the same
-  interpreter (argparse, nagiosplugin and requests or dnspython's modules, as issue 15 defines it), and the reference tools where installed (monitoring-plugins' check_http, check_curl,
-  check_dig; the guide's curl and dig). The commands run round-robin, in a shuffled order each round, each
+  interpreter (argparse, nagiosplugin and requests or dnspython's modules, as issue 15 defines it), and
+  the reference tools where installed (monitoring-plugins' check_http, check_curl, check_dig; the guide's
+  curl and dig). The commands run round-robin, in a shuffled order each round, each
   plugin right next to a run of its bare floor (the same imports, then os._exit), so that a noisy machine
   weighs on a plugin and on its floor alike. The target is the median over the rounds of a plugin's time
   over that of the floor run next to it;
@@ -65,10 +66,14 @@ THROUGHPUT_REFERENCES = ("check_http (register)", "check_curl (register)", "chec
 CHECKS_PER_PLATFORM = len(THROUGHPUT_PLUGINS)  # an admin's Pryv platform: DNS, register and core
 
 # The floors, as issue 15 sets them: the libraries a plugin imports (argparse among them), nothing of its own.
+# The DNS plugin hides requests while it imports dns.query, which dnspython before 2.4 (Debian 12's 2.3) would
+# load with it for DNS over HTTPS (check_pryv.check_dns): so does its floor, or it would weigh some 190 modules more.
+HIDE_REQUESTS = "import sys; sys.modules['requests'] = None; "
 HTTP_FLOOR = "import argparse, nagiosplugin, requests"
-DNS_FLOOR = "import argparse, nagiosplugin, dns.message, dns.query"
+DNS_FLOOR = HIDE_REQUESTS + "import argparse, nagiosplugin, dns.message, dns.query"
 # Rounds 1 and 2 measured against floors without argparse (about 2 ms with gettext): still shown, for comparison.
-STRICT_FLOORS = {"http": "import nagiosplugin, requests", "dns": "import nagiosplugin, dns.message, dns.query"}
+STRICT_FLOORS = {"http": "import nagiosplugin, requests",
+                 "dns": HIDE_REQUESTS + "import nagiosplugin, dns.message, dns.query"}
 # Modules (and their submodules) a plugin run must never load; tests/test_imports.py checks the same.
 FORBIDDEN = {
     "http": ("dns", "check_pryv.check_dns", "check_pryv.sandbox", "check_pryv.provision", "trustme"),
@@ -683,10 +688,13 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     print()
     print(table(rows, header))
     print("to floor, to bare floor: median over the median of the plugin's floor, and of that floor without the")
-    print("interpreter's teardown (os._exit). paired: the median of the ratios to the bare floor's run right next to")
-    print("each run, the target." + (" hyperfine: its median for the same command, a cross-check." if hyperfine else ""))
-    stricter = ["%s %s" % (case.label, "%.3f" % case.paired_ratio(case.strict) if case.paired_ratio(case.strict) else "-")
-                for case in plugins]
+    print("interpreter's teardown (os._exit). paired: the median of the ratios to the bare floor's run right")
+    print("next to each run, the target."
+          + (" hyperfine: its median for the same command, a cross-check." if hyperfine else ""))
+    stricter = []
+    for case in plugins:
+        ratio = case.paired_ratio(case.strict)
+        stricter.append("%s %s" % (case.label, "-" if ratio is None else "%.3f" % ratio))
     print(textwrap.fill("Paired against the bare floors without argparse (rounds 1 and 2), not a target: "
                         + "; ".join(stricter) + ".", 110))
     print()
