@@ -74,6 +74,13 @@ DNS_FLOOR = HIDE_REQUESTS + "import argparse, nagiosplugin, dns.message, dns.que
 # Rounds 1 and 2 measured against floors without argparse (about 2 ms with gettext): still shown, for comparison.
 STRICT_FLOORS = {"http": "import nagiosplugin, requests",
                  "dns": HIDE_REQUESTS + "import nagiosplugin, dns.message, dns.query"}
+
+
+def bare_floor(python, code):
+    """The command of a floor without the interpreter's teardown, which the plugins skip (os._exit)."""
+    return [python, "-c", "import os; %s; os._exit(0)" % code]
+
+
 # Modules (and their submodules) a plugin run must never load; tests/test_imports.py checks the same.
 FORBIDDEN = {
     "http": ("dns", "check_pryv.check_dns", "check_pryv.sandbox", "check_pryv.provision", "trustme"),
@@ -461,10 +468,10 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
     # The same imports without the interpreter's teardown, which the plugins skip (os._exit once the result
     # is out): what the plugins' own work costs, seen without that saving.
     bare = {key: Case("bare-" + key, "bare floor %s: the same, then os._exit(0)" % key.upper(),
-                      [python, "-c", "import os; %s; os._exit(0)" % code], "floor")
+                      bare_floor(python, code), "floor")
             for key, code in (("http", HTTP_FLOOR), ("dns", DNS_FLOOR))}
     strict = {key: Case("strict-" + key, "bare floor %s without argparse: %s, then os._exit(0)" % (key.upper(), code),
-                        [python, "-c", "import os; %s; os._exit(0)" % code], "floor")
+                        bare_floor(python, code), "floor")
               for key, code in STRICT_FLOORS.items()}
     plugin_ok = lambda run: run.code == 0 and " OK - " in run.stdout  # noqa: E731
     plugins = []

@@ -61,11 +61,10 @@ def main(argv=None):
         env = dict(bench.system_store(env, state_dir, sandbox.info["ca_file"]), PYTHONHASHSEED="0")
         floors = {}
         for kind, code in (("http", bench.HTTP_FLOOR), ("dns", bench.DNS_FLOOR)):
-            floors[kind] = ("bare floor %s: %s, then os._exit(0)" % (kind.upper(), code),
-                            [python, "-c", "import os; %s; os._exit(0)" % code])
+            label = "bare floor %s: %s, then os._exit(0)" % (kind.upper(), code)
+            floors[kind] = (label, bench.bare_floor(python, code))
         for kind, code in bench.STRICT_FLOORS.items():
-            floors[kind + "-strict"] = ("bare floor %s without argparse" % kind.upper(),
-                                        [python, "-c", "import os; %s; os._exit(0)" % code])
+            floors[kind + "-strict"] = ("bare floor %s without argparse" % kind.upper(), bench.bare_floor(python, code))
         commands = [(label, "dns" if line[0] == "check_pryv_dns" else "http",
                      [os.path.join(bindir, line[0]), *bench.without_ca_cert(line[1:]), "--timeout", "120"])
                     for label, line in sandbox.info["command_lines"]]
@@ -88,6 +87,7 @@ def main(argv=None):
                 print("instructions: %s did not end OK: %s" % (label, bad[0]), file=sys.stderr)
     finally:
         sandbox.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
     print("Instructions (callgrind, median of %d runs), the plugins over HTTPS with the system's store" % args.runs)
     print()
     print(bench.table(rows, ["what", "M instructions", "own work M", "to bare floor", "to floor without argparse"]))
