@@ -115,7 +115,7 @@ class ApiVersionContext(nagiosplugin.Context):
 
 
 def api_version_prefix(text):
-    if not re.fullmatch(r"[!-~]{1,40}", text):
+    if not 0 < len(text) <= 40 or not secret.is_word(text):
         raise argparse.ArgumentTypeError("invalid version prefix %r: up to 40 characters, no spaces" % text)
     return text
 

@@ -126,15 +126,7 @@ class Summary(nagiosplugin.Summary):
 
 def _watchdog(delay, service, text):
     time.sleep(delay)
-    _unknown_exit(service, text)
-
-
-def _unknown_exit(service, text):
-    try:
-        os.write(1, ("%s UNKNOWN - %s\n" % (service, text)).encode())
-    except OSError:  # nowhere to say it: the exit code tells
-        pass
-    os._exit(UNKNOWN)
+    start.exit_with("%s UNKNOWN - %s\n" % (service, text), UNKNOWN)
 
 
 def run(service, parser, build, argv=None):

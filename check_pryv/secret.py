@@ -48,6 +48,11 @@ def token_problem(token):
         return "it is shorter than %d characters" % MIN_TOKEN_LENGTH
     if len(token) > MAX_TOKEN_LENGTH:
         return "it is longer than %d characters" % MAX_TOKEN_LENGTH
-    if not (token.isascii() and token.isprintable()) or " " in token:  # printable ASCII but the space
+    if not is_word(token):
         return "it contains spaces, control or non-ASCII characters"
     return None
+
+
+def is_word(text):
+    """Printable ASCII without spaces (`!` to `~`): what a token, or a version prefix, may hold."""
+    return text.isascii() and text.isprintable() and " " not in text

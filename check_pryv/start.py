@@ -11,13 +11,18 @@ import signal
 UNKNOWN = 3
 
 
+def exit_with(line, code):
+    """Write `line` (on stdout for a plugin's UNKNOWN, else on stderr) and end the process at once."""
+    try:
+        os.write(1 if code == UNKNOWN else 2, line.encode())
+    except OSError:  # nowhere to say it: the exit code tells
+        pass
+    os._exit(code)
+
+
 def _ending(line, code):
     def handler(signum, frame):
-        try:
-            os.write(1 if code == UNKNOWN else 2, line.encode())
-        except OSError:  # nowhere to say it: the exit code tells
-            pass
-        os._exit(code)
+        exit_with(line, code)
     return handler
 
 
