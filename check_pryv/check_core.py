@@ -82,8 +82,8 @@ class CoreContext(probe.AnswerContext):
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             return None
         version = answer.api_version
-        return nagiosplugin.Ok, "events answered 200 in %.3fs%s" % (
-            answer.elapsed, " (API %s)" % version if version else "")
+        return nagiosplugin.Ok, "events answered 200 in %s%s" % (
+            plugin.shown_seconds(answer.elapsed), " (API %s)" % version if version else "")
 
     def problem(self, answer):
         error = answer.pryv_error

@@ -216,8 +216,8 @@ class DnsContext(nagiosplugin.Context):
             return self.result_cls(nagiosplugin.Critical, "%s is %s, not among the expected %s" % (
                 lookup.name, found, ", ".join(sorted(str(a) for a in self.expected))), metric)
         via = " via %s" % lookup.chain[-1] if lookup.chain else ""
-        return self.result_cls(nagiosplugin.Ok, "%s is %s%s (%s in %.3fs)" % (
-            lookup.name, found, via, lookup.server, lookup.elapsed), metric)
+        return self.result_cls(nagiosplugin.Ok, "%s is %s%s (%s in %s)" % (
+            lookup.name, found, via, lookup.server, plugin.shown_seconds(lookup.elapsed)), metric)
 
 
 def make_parser():

@@ -41,7 +41,8 @@ class RegisterContext(probe.AnswerContext):
         if not isinstance(body, dict) or not isinstance(body.get("reserved"), bool):
             return None
         if body["reserved"]:
-            return nagiosplugin.Ok, "register knows %s (200 in %.3fs)" % (self.username, answer.elapsed)
+            return nagiosplugin.Ok, "register knows %s (200 in %s)" % (self.username,
+                                                                        plugin.shown_seconds(answer.elapsed))
         return nagiosplugin.Warn, "register answers but no longer knows %s (reserved: false)" % self.username
 
 

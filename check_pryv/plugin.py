@@ -18,6 +18,12 @@ def perf_seconds(value):
     return round(value, 4)
 
 
+def shown_seconds(value):
+    """Seconds in a status line (`0.042s`), from the value perfdata carries: rounded once more from the raw time,
+    0.00550 would read 0.006s beside a threshold message's 0.005s."""
+    return "%.3fs" % perf_seconds(value)
+
+
 def plain(number):
     """A number in plain decimals (`0.00001`, `30`): perfdata never shows scientific notation like `1e-05`."""
     if number is None:
@@ -63,8 +69,8 @@ class TimeContext(PlainScalarContext):
         result = super().evaluate(metric, resource)
         if result.state != nagiosplugin.Ok:
             limit = self.critical if result.state == nagiosplugin.Critical else self.warning
-            return self.result_cls(result.state, "%s %.3fs %s" % (self.what, metric.value, beyond(metric.value, limit)),
-                                   metric)
+            words = "%s %s %s" % (self.what, shown_seconds(metric.value), beyond(metric.value, limit))
+            return self.result_cls(result.state, words, metric)
         return result
 
 
