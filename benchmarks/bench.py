@@ -473,6 +473,11 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
     strict = {key: Case("strict-" + key, "bare floor %s without argparse: %s, then os._exit(0)" % (key.upper(), code),
                         bare_floor(python, code), "floor")
               for key, code in STRICT_FLOORS.items()}
+    # The A/A control: the HTTP bare floor paired with runs of itself, as a plugin is. Nothing tells the two apart,
+    # so its paired ratio's distance from 1.000 is the noise of this run's paired medians.
+    control = Case("control-http", "control: bare floor HTTP again, paired with the bare floor",
+                   bare_floor(python, HTTP_FLOOR), "control")
+    control.bare = bare["http"]
     plugin_ok = lambda run: run.code == 0 and " OK - " in run.stdout  # noqa: E731
     plugins = []
     for label, argv in info["command_lines"]:
@@ -522,7 +527,7 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
             continue
         references.append(case)
 
-    startup = [*floors.values(), *bare.values(), *strict.values(), *plugins, *references]
+    startup = [*floors.values(), *bare.values(), *strict.values(), control, *plugins, *references]
     print("bench: start-up, %d commands x %d runs (+%d warm-up), interleaved..." % (
         len(startup), args.runs, args.warmup), file=sys.stderr, flush=True)
     measure(startup, args.runs, args.warmup, env)
@@ -584,7 +589,7 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
         if bad:
             case.failures.append(Run(0, 0, -1, "forbidden imports: %s" % ", ".join(bad), ""))
 
-    all_floors = [*floors.values(), *bare.values(), *strict.values()]
+    all_floors = [*floors.values(), *bare.values(), *strict.values(), control]
     if args.json:
         with open(args.json, "w") as stream:
             json.dump([{"label": case.label, "group": case.group, "argv": case.argv, "hyperfine_median": case.hyperfine,
@@ -642,7 +647,7 @@ def report(args, python, versions, load, started, floors, plugins, references, d
             rows.append(startup_row(case, "paired <= %.2fx, <= %d MB" % (TARGET_RATIO, RSS_MAX_MB),
                                     verdict(ratio_ok and rss_ok and not case.failures, case.label + " start-up")))
         else:
-            rows.append(startup_row(case, "floor" if case.group == "floor" else "reference"))
+            rows.append(startup_row(case, {"floor": "floor", "control": "control (A/A)"}.get(case.group, "reference")))
 
     # `time` perfdata rows: figures are the reported time, not the wall time.
     time_rows = []
@@ -698,6 +703,11 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     print("interpreter's teardown (os._exit). paired: the median of the ratios to the bare floor's run right")
     print("next to each run, the target."
           + (" hyperfine: its median for the same command, a cross-check." if hyperfine else ""))
+    control = next((case for case in floors if case.group == "control"), None)
+    if control is not None and control.paired_ratio(control.bare) is not None:
+        print(textwrap.fill("control (A/A): the bare HTTP floor paired with runs of itself, as a plugin is: %.3f. "
+                            "Nothing tells the two apart: its distance from 1.000 is this run's noise."
+                            % control.paired_ratio(control.bare), 110))
     stricter = []
     for case in plugins:
         ratio = case.paired_ratio(case.strict)
