@@ -280,16 +280,23 @@ class Case:
 def measure(cases, runs, warmup, env, seed=1):
     """Round-robin over the cases, shuffled each round; the warm-up rounds are not kept.
 
-    A plugin runs next to a run of each of its bare floors, in a shuffled order, so that the pair sees the same
-    moment of the machine: on a shared host, a slow spell lasts a few hundred ms and would otherwise fall on
-    one side of a pair (those floor runs count among the floor's own runs too)."""
+    A plugin runs right before or after a run of its bare floor, so that the pair sees the same moment of the
+    machine: on a shared host, a slow spell lasts a few hundred ms and would otherwise fall on one side of a
+    pair. A run of the bare floor without argparse comes before or after that pair (those floor runs count
+    among the floors' own runs too)."""
     order = list(cases)
     rng = random.Random(seed)
     for round_ in range(warmup + runs):
         rng.shuffle(order)
         for case in order:
-            group = [case, *case.neighbour_floors()]
+            # the case and its bare floor (the target's pair) always side by side, in either order; the floor
+            # without argparse (not a target) before or after that pair
+            first, *others = case.neighbour_floors() or [None]
+            group = [member for member in (case, first) if member is not None]
             rng.shuffle(group)
+            group += others
+            if rng.random() < 0.5:
+                group.reverse()
             done = {}
             for member in group:
                 done[member] = run = run_once(member.argv, env)
