@@ -715,6 +715,11 @@ def report(args, python, versions, load, started, floors, plugins, references, d
         print(textwrap.fill("control (A/A): the bare HTTP floor paired with runs of itself, as a plugin is: %.3f. "
                             "Nothing tells the two apart: its distance from 1.000 is this run's noise."
                             % control.paired_ratio(control.bare), 110))
+    # what a run waits for (an HTTP plugin: the sandbox's side of the handshake and its answer), from wait4
+    off_cpu = [(case.label.split(":")[0], statistics.median(r.wall - r.cpu for r in case.runs) * 1000)
+               for case in [*floors, *plugins] if case.key in ("bare-http", "bare-dns") or case.plugin and case.runs]
+    print(textwrap.fill("Time off the CPU in ms (wall time minus user and system time, median): %s."
+                        % "; ".join("%s %.2f" % pair for pair in off_cpu), 110))
     stricter = []
     for case in plugins:
         ratio = case.paired_ratio(case.strict)
