@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Instructions each plugin run executes beyond its import floor, counted by valgrind's callgrind.
 
-    .venv/bin/python benchmarks/instructions.py [--runs 3] [--python OTHER-VENV/bin/python]
+    .venv/bin/python benchmarks/instructions.py [--runs 3] [--python OTHER-VENV/bin/python] [--steps]
 
 Wall times move with whatever else the machine does; instruction counts do not. This is the figure to
 compare two versions of the plugins with (a change of 1 M instructions is about 0.3 ms here), on any
@@ -11,7 +11,9 @@ argparse, and each of the sandbox's plugin command lines over HTTPS. Only the pl
 counted: the sandbox's work, and the time the plugin waits for it, are not. So the ratio here is a lower
 bound of bench.py's wall-time ratio, whose target (1.10x) is not checked here. Each run takes some 50
 times longer than without valgrind (a few seconds); the plugins get --timeout 120 for it. Needs valgrind
-(apt-get install valgrind) and openssl.
+(apt-get install valgrind) and openssl. With --steps, it shows instead where the instructions of a
+check_pryv_core run go: the floor, then check_pryv's modules, the options, the TLS context and the rest
+of the run added one at a time (started with python -c, without the console script's few lines).
 """
 import argparse
 import json
@@ -45,6 +47,9 @@ def main(argv=None):
                         help="the virtualenv's python, whose bin/ holds the plugins (default: this one, %(default)s)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each command; the median is shown (default: 3)")
     parser.add_argument("--json", metavar="FILE", help="also write every count to FILE")
+    parser.add_argument("--steps", action="store_true",
+                        help="instead, where a check_pryv_core run's own instructions go: the floor, then one step "
+                             "of the run added at a time (one run each)")
     args = parser.parse_args(argv)
     if not shutil.which("valgrind"):
         print("instructions: valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
@@ -68,6 +73,9 @@ def main(argv=None):
         commands = [(label, "dns" if line[0] == "check_pryv_dns" else "http",
                      [os.path.join(bindir, line[0]), *bench.without_ca_cert(line[1:]), "--timeout", "120"])
                     for label, line in sandbox.info["command_lines"]]
+        if args.steps:
+            core = next(command for _, _, command in commands if os.path.basename(command[0]) == "check_pryv_core")
+            return steps(python, core, env, state_dir)
         floor_counts, counts, rows = {}, {}, []
         for key, (label, command) in floors.items():
             floor_counts[key] = counts[label] = statistics.median(instructions(command, env, state_dir)[0]
@@ -96,6 +104,39 @@ def main(argv=None):
         with open(args.json, "w") as stream:
             json.dump(counts, stream, indent=1)
     return 1 if failed else 0
+
+
+# The steps of a check_pryv_core run, each program the one before it plus one step, all ending with os._exit.
+STEPS = [
+    ("bare floor", ""),
+    ("+ check_pryv's modules", "from check_pryv import check_core, options, start\n"),
+    ("+ building the options (argparse)", "parser = check_core.make_parser()\n"),
+    ("+ parsing them", "parser.parse_args(sys.argv[1:])\n"),
+    ("+ the TLS context (OpenSSL's first)", "options.parse(parser, sys.argv[1:])\n"),
+    ("the whole run", None),
+]
+
+
+def steps(python, command, env, out_dir):
+    """Print the instructions of the floor and of each step added to it, up to the whole run of `command`."""
+    floor = "import os, sys; sys.argv[1:] = %r\n%s\n" % (command[1:], bench.HTTP_FLOOR)
+    rows, program, previous = [], floor, None
+    for label, code in STEPS:
+        if code is None:  # the run itself, as the installed command starts it
+            program = floor + "from check_pryv import start\nstart.core()\n"
+        else:
+            program += code
+        count, code_, line = instructions([python, "-c", program + "os._exit(0)\n"], env, out_dir)
+        if label == "the whole run" and code_ != 0:
+            print("instructions: the run did not end OK: %s" % line, file=sys.stderr)
+            return 1
+        rows.append([label, "%.1f" % (count / 1e6), "" if previous is None else "%+.1f" % ((count - previous) / 1e6)])
+        previous = count
+    print("Where a check_pryv_core run's instructions go (callgrind, one run each): %s" % " ".join(command[1:]))
+    print()
+    print(bench.table(rows, ["what", "M instructions", "step M"]))
+    print("the whole run's step: the request (TLS handshake included), nagiosplugin and the output.")
+    return 0
 
 
 if __name__ == "__main__":
