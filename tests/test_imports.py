@@ -58,12 +58,12 @@ else:
 """
 
 
-def loaded(module, mode, *args):
-    """The modules a fresh interpreter holds after importing `module` and building its parser, or running it."""
+def child_report(harness, module, mode, *args):
+    """What `harness` reports (JSON, on the pipe) from a fresh interpreter given `module`, `mode` and `args`."""
     read, write = os.pipe()
     env = dict(os.environ, PRYV_ACCESS_TOKEN="not-a-real-token")
     try:
-        done = subprocess.run([sys.executable, "-c", HARNESS, str(write), module, mode, *args], pass_fds=(write,),
+        done = subprocess.run([sys.executable, "-c", harness, str(write), module, mode, *args], pass_fds=(write,),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=30)
         os.close(write)
         write = None
@@ -72,9 +72,14 @@ def loaded(module, mode, *args):
     finally:
         if write is not None:
             os.close(write)
-    assert report, "no module list from %s %s: exit %d\n%s%s" % (module, mode, done.returncode, done.stdout,
-                                                                  done.stderr)
-    return set(json.loads(report)), done
+    assert report, "no report from %s %s: exit %d\n%s%s" % (module, mode, done.returncode, done.stdout, done.stderr)
+    return json.loads(report), done
+
+
+def loaded(module, mode, *args):
+    """The modules a fresh interpreter holds after importing `module` and building its parser, or running it."""
+    modules, done = child_report(HARNESS, module, mode, *args)
+    return set(modules), done
 
 
 def offenders(modules, kind):
@@ -159,3 +164,37 @@ def test_dns_plugin_with_a_server_skips_the_resolver():
     assert done.stdout.startswith("PRYV_DNS"), done.stdout + done.stderr
     assert {"dns.message", "dns.query"} <= modules
     assert "dns.resolver" not in modules
+
+
+# Runs in the child: the plugin's main(), noting each regular expression that check_pryv's own code hands to the re
+# module (re.match, re.sub, re.compile...: re._compile, which compiles it unless re's cache holds it already).
+PATTERNS_HARNESS = """
+import json, os, re, sys
+noted = []
+compile_pattern = re._compile
+def spy(pattern, flags):
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == re.__file__:
+        frame = frame.f_back
+    if frame is not None and "check_pryv" in frame.f_code.co_filename:
+        noted.append("%s:%d %s" % (os.path.basename(frame.f_code.co_filename), frame.f_lineno, pattern))
+    return compile_pattern(pattern, flags)
+re._compile = spy
+exit_now = os._exit
+def leave(code):
+    os.write(int(sys.argv[1]), json.dumps(noted).encode())
+    exit_now(code)
+os._exit = leave
+__import__(sys.argv[2], fromlist=["main"]).main(sys.argv[4:])
+"""
+
+
+def test_a_plugin_run_compiles_no_pattern_of_its_own(sandbox):
+    """A check of a healthy platform checks its names with sets of characters (check_pryv.options.is_host_name and
+    its kin): compiling a pattern costs some 0.1 ms of every run, every minute (docs/performance.rst). Only a
+    failure's message may use one."""
+    for label, argv in sandbox.command_lines():
+        module = start.PLUGINS[argv[0].rsplit("_", 1)[1]][1]
+        patterns, done = child_report(PATTERNS_HARNESS, module, "run", *argv[1:])
+        assert " OK - " in done.stdout, (label, done.stdout + done.stderr)
+        assert patterns == [], label
