@@ -64,6 +64,7 @@ PLUGINS_DIR = "/usr/lib/nagios/plugins"
 THROUGHPUT_PLUGINS = ("dns", "register, DNS mode", "core, DNS mode")
 THROUGHPUT_REFERENCES = ("check_http (register)", "check_curl (register)", "check_dig")
 CHECKS_PER_PLATFORM = len(THROUGHPUT_PLUGINS)  # an admin's Pryv platform: DNS, register and core
+THROUGHPUT_CHUNK = 20  # checks of one command in a row, before the next command's
 
 # The floors, as issue 15 sets them: the libraries a plugin imports (argparse among them), nothing of its own.
 # The DNS plugin hides requests while it imports dns.query, which dnspython before 2.4 (Debian 12's 2.3) would
@@ -330,14 +331,15 @@ def hyperfine_medians(cases, runs, warmup, env):
 
 
 class Throughput:
-    """One command run `checks` times by `concurrency` workers at once, as a checker schedules plugins."""
+    """One command run `checks` times by `concurrency` workers at once, as a checker schedules plugins, in
+    chunks (run() runs one)."""
 
     def __init__(self, case, concurrency, checks):
         self.case, self.concurrency, self.checks = case, concurrency, checks
-        self.wall = self.floor = None
+        self.wall, self.floor = 0.0, None
 
-    def run(self, env):
-        left, lock = [self.checks], threading.Lock()
+    def run(self, env, checks):
+        left, lock = [checks], threading.Lock()
 
         def worker():
             while True:
@@ -353,7 +355,7 @@ class Throughput:
             thread.start()
         for thread in workers:
             thread.join()
-        self.wall = time.perf_counter() - started
+        self.wall += time.perf_counter() - started
 
     def per_minute(self):
         return len(self.case.runs) / self.wall * 60
@@ -551,10 +553,12 @@ def benchmark(args, python, bindir, env, sandbox, holes, blackhole_runs, version
                         checks) for c in chosen]
     for load_case, case in zip(loads, chosen):  # a plugin's CPU is also read against its floor's, under the same load
         load_case.floor = next((t for t in loads if case.bare and t.case.key == case.bare.key), None)
-    print("bench: throughput, %d commands x %d checks, %d at once..." % (len(loads), checks, args.concurrency),
-          file=sys.stderr, flush=True)
-    for load_case in loads:
-        load_case.run(env)
+    print("bench: throughput, %d commands x %d checks, %d at once, in chunks of %d..." % (
+        len(loads), checks, args.concurrency, THROUGHPUT_CHUNK), file=sys.stderr, flush=True)
+    # in chunks, round-robin over the commands: a slow spell of the host falls on a plugin and its floor alike
+    for done in range(0, checks, THROUGHPUT_CHUNK):
+        for load_case in loads:
+            load_case.run(env, min(THROUGHPUT_CHUNK, checks - done))
 
     # -- `time` perfdata under a 0.3 s delay (HTTP plugins), and the DNS plugin's own
     http_plugins = [c for c in plugins if c.floor is floors["http"]]
@@ -732,8 +736,9 @@ def report(args, python, versions, load, started, floors, plugins, references, d
     print()
     print(table(time_rows, ["what", "median ms", "min ms", "max ms", "wall ms", "target", "result"]))
     print()
-    print("Throughput: %d checks of each command, %d processes at once on %d CPUs (the sandbox on the same CPUs)"
-          % (loads[0].checks if loads else 0, args.concurrency, os.cpu_count()))
+    print("Throughput: %d checks of each command, %d processes at once on %d CPUs (the sandbox on the same CPUs), "
+          "in chunks of %d, round-robin" % (loads[0].checks if loads else 0, args.concurrency, os.cpu_count(),
+                                             THROUGHPUT_CHUNK))
     print()
     print(table(load_rows, ["what", "at once", "checks", "wall s", "checks/min", "CPU ms/check",
                             "over bare floor", "checks/min per core"]))
