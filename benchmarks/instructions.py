@@ -112,7 +112,7 @@ STEPS = [
     ("+ check_pryv's modules", "from check_pryv import check_core, options, start\n"),
     ("+ building the options (argparse)", "parser = check_core.make_parser()\n"),
     ("+ parsing them", "parser.parse_args(sys.argv[1:])\n"),
-    ("+ the TLS context (OpenSSL's first)", "options.parse(parser, sys.argv[1:])\n"),
+    ("+ the TLS context (OpenSSL's first)", "options.tls_context(None, False)\n"),
     ("the whole run", None),
 ]
 
@@ -126,9 +126,9 @@ def steps(python, command, env, out_dir):
             program = floor + "from check_pryv import start\nstart.core()\n"
         else:
             program += code
-        count, code_, line = instructions([python, "-c", program + "os._exit(0)\n"], env, out_dir)
-        if label == "the whole run" and code_ != 0:
-            print("instructions: the run did not end OK: %s" % line, file=sys.stderr)
+        count, exit_code, line = instructions([python, "-c", program + "os._exit(0)\n"], env, out_dir)
+        if exit_code != 0:
+            print("instructions: %s did not end OK (exit %d): %s" % (label, exit_code, line), file=sys.stderr)
             return 1
         rows.append([label, "%.1f" % (count / 1e6), "" if previous is None else "%+.1f" % ((count - previous) / 1e6)])
         previous = count
