@@ -292,10 +292,10 @@ def measure(cases, runs, warmup, env, seed=1):
         for case in order:
             # the case and its bare floor (the target's pair) always side by side, in either order; the floor
             # without argparse (not a target) before or after that pair
-            first, *others = case.neighbour_floors() or [None]
-            group = [member for member in (case, first) if member is not None]
+            floors = case.neighbour_floors()
+            group = [case, *floors[:1]]
             rng.shuffle(group)
-            group += others
+            group += floors[1:]
             if rng.random() < 0.5:
                 group.reverse()
             done = {}
@@ -306,7 +306,7 @@ def measure(cases, runs, warmup, env, seed=1):
                 elif not member.ok(run) and round_ == 0:
                     note("warm-up: %s did not succeed (exit %d): %s %s" % (
                         member.label, run.code, run.stdout.strip()[:200], run.stderr.strip()[-300:]))
-            done[case].neighbours = {floor.key: done[floor].wall for floor in case.neighbour_floors()
+            done[case].neighbours = {floor.key: done[floor].wall for floor in floors
                                      if floor.ok(done[floor])}
 
 

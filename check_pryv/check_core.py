@@ -184,19 +184,10 @@ def add_write_options(parser):
     return group
 
 
-STREAM_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
-MAX_STREAM_ID = 100
-
-
-def is_stream_id(text):
-    """Lower-case ASCII letters, digits and '-', not starting with '-', 1 to 100 characters (a set of characters,
-    not a pattern: the default is checked on every run, and compiling the pattern took some 0.1 ms)."""
-    return 0 < len(text) <= MAX_STREAM_ID and text[0] != "-" and STREAM_ID_CHARACTERS.issuperset(text)
-
-
 def stream_id(text):
-    """A stream id that every Pryv.io version takes: lower-case letters, digits and '-', up to 100."""
-    if not is_stream_id(text):
+    """A stream id that every Pryv.io version takes: lower-case letters, digits and '-', up to 100. Its default
+    is checked on every run: a set of characters (options.is_stream_id), not a pattern to compile."""
+    if not options.is_stream_id(text):
         raise argparse.ArgumentTypeError("invalid stream id %r: lower-case letters, digits and '-', up to 100" % text)
     return text
 

@@ -15,7 +15,9 @@ UNKNOWN = 3
 ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 LABEL_CHARACTERS = ALNUM | {"-"}
 DIGITS = frozenset("0123456789")
+STREAM_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz-") | DIGITS
 MAX_LABEL = 63
+MAX_STREAM_ID = 100
 MAX_NAME = 253  # a DNS name, dots included, without the final dot
 MAX_TIMEOUT = 3600
 
@@ -27,7 +29,13 @@ def is_label(text):
 
 def is_user_name(text):
     """A Pryv username as the plugins take it: 1 to 63 ASCII letters, digits and '-', not starting with '-'."""
-    return 0 < len(text) <= MAX_LABEL and text[0] in ALNUM and LABEL_CHARACTERS.issuperset(text)
+    return made_of(text, LABEL_CHARACTERS, MAX_LABEL) and text[0] != "-"
+
+
+def is_stream_id(text):
+    """A Pryv stream id as --write-stream takes it: 1 to 100 lower-case ASCII letters, digits and '-', not starting
+    with '-'."""
+    return made_of(text, STREAM_ID_CHARACTERS, MAX_STREAM_ID) and text[0] != "-"
 
 
 def is_host_name(text):
@@ -38,7 +46,12 @@ def is_host_name(text):
 
 def is_number(text, digits):
     """Whether `text` is 1 to `digits` ASCII digits."""
-    return 0 < len(text) <= digits and DIGITS.issuperset(text)
+    return made_of(text, DIGITS, digits)
+
+
+def made_of(text, characters, most):
+    """Whether `text` has 1 to `most` characters, each of them in the set `characters`."""
+    return 0 < len(text) <= most and characters.issuperset(text)
 
 
 class UsageError(Exception):

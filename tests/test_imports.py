@@ -33,14 +33,27 @@ FORBIDDEN = {
                     "check_pryv.certificate", "check_pryv.check_register", "check_pryv.check_core"),
 }
 
-# Runs in the child: the module's main() (or just its parser), then the modules it added to sys.modules, as
-# JSON on the pipe whose descriptor is argv[1], also when the plugin leaves through os._exit. What the interpreter
-# loaded before (a site .pth file may load certifi, say) is the machine's, not the plugin's.
+# Runs in the child: the module's main() (or just its parser), then, as JSON on the pipe whose descriptor is argv[1]
+# (also when the plugin leaves through os._exit), the modules it added to sys.modules and each regular expression
+# that check_pryv's own code handed to the re module (re.match, re.sub, re.compile...: re._compile, which compiles
+# it unless re's cache holds it already). What the interpreter loaded before (a site .pth file may load certifi,
+# say) is the machine's, not the plugin's.
 HARNESS = """
-import json, os, sys
+import json, os, re, sys
 before = set(sys.modules)
+patterns = []
+compile_pattern = re._compile
+def spy(pattern, flags):
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == re.__file__:
+        frame = frame.f_back
+    if frame is not None and "check_pryv" in frame.f_code.co_filename:
+        patterns.append("%s:%d %s" % (os.path.basename(frame.f_code.co_filename), frame.f_lineno, pattern))
+    return compile_pattern(pattern, flags)
+re._compile = spy
 def report():
-    os.write(int(sys.argv[1]), json.dumps(sorted(set(sys.modules) - before)).encode())
+    modules = sorted(set(sys.modules) - before)
+    os.write(int(sys.argv[1]), json.dumps({"modules": modules, "patterns": patterns}).encode())
 exit_now = os._exit
 def leave(code):
     report()
@@ -58,12 +71,13 @@ else:
 """
 
 
-def child_report(harness, module, mode, *args):
-    """What `harness` reports (JSON, on the pipe) from a fresh interpreter given `module`, `mode` and `args`."""
+def child_report(module, mode, *args):
+    """What HARNESS reports from a fresh interpreter after importing `module` and building its parser, or
+    running it: {"modules": [...], "patterns": [...]}, and the finished process."""
     read, write = os.pipe()
     env = dict(os.environ, PRYV_ACCESS_TOKEN="not-a-real-token")
     try:
-        done = subprocess.run([sys.executable, "-c", harness, str(write), module, mode, *args], pass_fds=(write,),
+        done = subprocess.run([sys.executable, "-c", HARNESS, str(write), module, mode, *args], pass_fds=(write,),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=30)
         os.close(write)
         write = None
@@ -78,8 +92,8 @@ def child_report(harness, module, mode, *args):
 
 def loaded(module, mode, *args):
     """The modules a fresh interpreter holds after importing `module` and building its parser, or running it."""
-    modules, done = child_report(HARNESS, module, mode, *args)
-    return set(modules), done
+    report, done = child_report(module, mode, *args)
+    return set(report["modules"]), done
 
 
 def offenders(modules, kind):
@@ -166,35 +180,12 @@ def test_dns_plugin_with_a_server_skips_the_resolver():
     assert "dns.resolver" not in modules
 
 
-# Runs in the child: the plugin's main(), noting each regular expression that check_pryv's own code hands to the re
-# module (re.match, re.sub, re.compile...: re._compile, which compiles it unless re's cache holds it already).
-PATTERNS_HARNESS = """
-import json, os, re, sys
-noted = []
-compile_pattern = re._compile
-def spy(pattern, flags):
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename == re.__file__:
-        frame = frame.f_back
-    if frame is not None and "check_pryv" in frame.f_code.co_filename:
-        noted.append("%s:%d %s" % (os.path.basename(frame.f_code.co_filename), frame.f_lineno, pattern))
-    return compile_pattern(pattern, flags)
-re._compile = spy
-exit_now = os._exit
-def leave(code):
-    os.write(int(sys.argv[1]), json.dumps(noted).encode())
-    exit_now(code)
-os._exit = leave
-__import__(sys.argv[2], fromlist=["main"]).main(sys.argv[4:])
-"""
-
-
 def test_a_plugin_run_compiles_no_pattern_of_its_own(sandbox):
     """A check of a healthy platform checks its names with sets of characters (check_pryv.options.is_host_name and
     its kin): compiling a pattern costs some 0.1 ms of every run, every minute (docs/performance.rst). Only a
     failure's message may use one."""
     for label, argv in sandbox.command_lines():
         module = start.PLUGINS[argv[0].rsplit("_", 1)[1]][1]
-        patterns, done = child_report(PATTERNS_HARNESS, module, "run", *argv[1:])
+        report, done = child_report(module, "run", *argv[1:])
         assert " OK - " in done.stdout, (label, done.stdout + done.stderr)
-        assert patterns == [], label
+        assert report["patterns"] == [], label

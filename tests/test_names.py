@@ -2,7 +2,7 @@
 those took some 0.7 ms of every check): the same answers as the patterns they replaced, edge by edge."""
 import pytest
 
-from check_pryv import check_core, options, secret
+from check_pryv import options, secret
 
 LABEL_63 = "a" * 63
 NAME_253 = ".".join([LABEL_63] * 3 + ["b" * 61])  # 3 x 64 + 61 = 253 characters
@@ -45,7 +45,7 @@ def test_hashed_certificate_names(name, valid):
     ("check pryv", False), ("check.pryv", False), ("check-pryv\n", False), ("ch\xe9ck", False), ("\u0663", False),
 ])
 def test_stream_ids(stream, valid):
-    assert check_core.is_stream_id(stream) is valid
+    assert options.is_stream_id(stream) is valid
 
 
 @pytest.mark.parametrize("token, problem", [
