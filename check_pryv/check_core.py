@@ -27,6 +27,7 @@ event (created again or restored, and said). Perfdata write_time and read_time; 
 --write-critical judge write_time.
 """
 import argparse
+import importlib
 import os
 
 import nagiosplugin
@@ -167,6 +168,22 @@ def make_parser():
     return parser
 
 
+# The platform parts a core check can also exercise, each asked by its option (the first of the pair) and run by its
+# module (the second), imported only when the option is given: a default run loads none of them. A part's module
+# offers the same three things:
+#
+#   METRIC          the name of its outcome metric, whose words join the status line after the events call's;
+#   resource(client, target, username, token, args, events_read)
+#                   a nagiosplugin.Resource that measures the part after the events call (`events_read`, the Core
+#                   resource: a part skips itself when that call failed, which already says what is wrong); its
+#                   details() gives the part's lines of -v output;
+#   contexts(args)  the Contexts that judge its metrics.
+#
+# The parts run in this order, through the one client, so within the one deadline. Their options are added to the
+# parser here (add_write_options...), so that --help lists them without loading the modules.
+PARTS = (("write", "check_pryv.write"),)
+
+
 def add_write_options(parser):
     """--write and its settings; check_pryv.write, which runs the write path, loads only with --write."""
     group = parser.add_argument_group("write path (--write)")
@@ -204,13 +221,16 @@ def build(args, deadline):
         contexts.append(probe.CertificateContext(*certificate_days))
     if args.expect_api_version:
         contexts.append(ApiVersionContext(args.expect_api_version))
-    if not args.write:
+    parts = [importlib.import_module(module) for option, module in PARTS if getattr(args, option)]
+    if not parts:
         return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
-    from check_pryv import write  # the write path, --write only
+    measured = [resource] + [part.resource(client, target, args.username, token, args, resource) for part in parts]
+    judging = contexts + [context for part in parts for context in part.contexts(args)]
 
-    writes = write.WritePath(client, target, args.username, token, args.write_stream, resource)
-    return nagiosplugin.Check(resource, writes, *contexts, *write.contexts(args),
-                              write.Summary("core", lambda: resource.details() + writes.details()))
+    def details():  # the events call's lines, then each part's
+        return [line for measure in measured for line in measure.details()]
+
+    return nagiosplugin.Check(*measured, *judging, plugin.Summary("core", details, [part.METRIC for part in parts]))
 
 
 def main(argv=None):

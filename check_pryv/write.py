@@ -159,12 +159,12 @@ class WriteContext(nagiosplugin.Context):
         return self.result_cls(self.STATES.get(outcome.kind, nagiosplugin.Critical), outcome.text, metric)
 
 
-class Summary(plugin.Summary):
-    """The events call's words, then the write path's."""
+METRIC = "write"
 
-    def ok(self, results):
-        hints = [results[name].hint for name in (self.main_metric, "write") if name in results]
-        return plugin.printable("; ".join(hint for hint in hints if hint))
+
+def resource(client, target, username, token, args, events_read):
+    """The write path, as check_core runs its parts (check_core.PARTS)."""
+    return WritePath(client, target, username, token, args.write_stream, events_read)
 
 
 def contexts(args):
