@@ -25,6 +25,13 @@ needs contribute or manage on that stream (manage to create it). CRITICAL when a
 platform's error id and message), when the value read back differs, and when someone deleted or trashed the
 event (created again or restored, and said). Perfdata write_time and read_time; --write-warning and
 --write-critical judge write_time.
+
+With --series, the HFS too: one event of type series:mass/kg in that stream gets a fresh point (always at
+deltaTime 0: the series never grows), read back through the public API; perfdata series_time. With --attachment, the
+file storage: a few fresh bytes are attached to the --write event, read back with the attachment's read token (a
+secret, never printed) and compared, and the previous attachment removed; perfdata attachment_time. Each is CRITICAL
+when refused (the platform's error), when what comes back differs, and when it does not answer within -t (naming
+the step and the stage). The options combine; all share the one -t; each adds its lines to -v output.
 """
 import argparse
 import importlib
@@ -181,7 +188,7 @@ def make_parser():
 #
 # The parts run in this order, through the one client, so within the one deadline. Their options are added to the
 # parser here (add_write_options...), so that --help lists them without loading the modules.
-PARTS = (("write", "check_pryv.write"),)
+PARTS = (("write", "check_pryv.write"), ("series", "check_pryv.series"), ("attachment", "check_pryv.attachment"))
 
 
 def add_write_options(parser):
@@ -193,11 +200,20 @@ def add_write_options(parser):
                             "contribute or manage on that stream (manage to create it: check_pryv_setup's access "
                             "has manage on *)")
     group.add_argument("--write-stream", type=stream_id, default="check-pryv", metavar="ID",
-                       help="the stream that holds the event (default: %(default)s)")
+                       help="the stream that holds the event, and those of --series and --attachment "
+                            "(default: %(default)s)")
     group.add_argument("--write-warning", type=options.threshold_range, metavar="RANGE",
                        help="WARNING when write_time in seconds is outside RANGE (Nagios range syntax)")
     group.add_argument("--write-critical", type=options.threshold_range, metavar="RANGE",
                        help="CRITICAL when write_time in seconds is outside RANGE (Nagios range syntax)")
+    parts = parser.add_argument_group("high-frequency series and file storage (--series, --attachment)")
+    parts.add_argument("--series", action="store_true",
+                       help="also check the HFS: write a fresh point to one series event of --write-stream and read "
+                            "it back (the same point rewritten: the series never grows); perfdata series_time")
+    parts.add_argument("--attachment", action="store_true",
+                       help="also check the file storage: upload a small attachment to the event of --write-stream, "
+                            "read it back with its read token, compare size and sha256, remove the previous one (at "
+                            "most two exist); perfdata attachment_time")
     return group
 
 

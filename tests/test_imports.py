@@ -167,6 +167,9 @@ def test_http_check_skips_the_certificate_reader(module):
 # with its transports, which only --notifications may load.
 PART_MODULES = [module for _, module in check_core.PARTS]
 PART_ONLY = PART_MODULES + ["socketio", "engineio", "websocket"]
+# The parts built on another's module: the series and the attachment paths are write paths on events of their own.
+BUILT_ON = {"check_pryv.series": ["check_pryv.write"], "check_pryv.attachment": ["check_pryv.write"],
+            "check_pryv.notifications": ["socketio", "engineio", "websocket"]}
 
 
 def part_offenders(modules, allowed=()):
@@ -189,8 +192,7 @@ def test_core_check_loads_a_platform_part_only_for_its_option(option, module):
                            *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_core"]])
     assert done.stdout.startswith("PRYV_CORE CRITICAL"), done.stdout + done.stderr
     assert module in modules
-    assert part_offenders(modules, allowed=[module] + (["socketio", "engineio", "websocket"]
-                                                       if option == "notifications" else [])) == []
+    assert part_offenders(modules, allowed=[module] + BUILT_ON.get(module, [])) == []
 
 
 def test_dns_plugin_with_a_server_skips_the_resolver():
