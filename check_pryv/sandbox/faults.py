@@ -17,6 +17,8 @@ FAULT_CHOICES = {
     "hostings": ("ok", "all-available", "none-available"),
     "service-info": ("ok", "mismatch", "incomplete"),
     "storage": ("ok", "read-only", "loses-writes"),
+    "hfs": ("ok", "hung", "dead"),
+    "file-storage": ("ok", "gone"),
     "core-down": ("none", *DNS_MODE_HOSTINGS),
 }
 NUMERIC_FAULTS = {"delay": (0, 3600), "skew": (-1e6, 1e6)}  # seconds: (lowest, highest)

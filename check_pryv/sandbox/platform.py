@@ -20,12 +20,15 @@ from .messages import (API_VERSION, Abort, add_cors, api_error, bad_gateway, jso
                        unknown_resource)
 from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
+from .attachments import Attachments, attachment_route
+from .series import Series, series_route
 from .writes import WRITE_ROUTES, Writes, event_route
 
 PLUGINS_DEFAULT_USERNAME = "healthmetrics01"  # the plugins' --username default
+HOLD_SECONDS = 600  # the longest a held reply (a hung server: the hfs=hung fault) waits for a reset or a stop
 
 
-class Sandbox(Register, Core, Writes, Cores, Zone):
+class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
     """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server."""
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
@@ -55,6 +58,8 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
         self._zone = dns.name.from_text(self.domain)
         self._lock = threading.RLock()
         self._servers = []
+        self._release = threading.Event()  # set to let go of the replies held (hfs=hung) until then
+        self._read_token_key = os.urandom(16)  # the platform's auth.filesReadTokenSecret
         self.reset()
 
     # -- public API
@@ -84,6 +89,7 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
         return self
 
     def stop(self):
+        self._let_go()
         servers, self._servers = self._servers, []
         for server in servers:
             server.shutdown()
@@ -107,6 +113,7 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
 
     def reset(self):
         """All faults off, and the data back to the health account with its one access."""
+        self._let_go()
         with self._lock:
             self._faults = dict(DEFAULT_FAULTS)
             self._users = {}
@@ -142,16 +149,25 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
             lines = [(label, [*argv, "--username", self.username]) for label, argv in lines]
         return lines
 
+    def _let_go(self):
+        """Send the replies held so far (hfs=hung): a reset or a stop ends the hang."""
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
+
     def handle(self, request):
         """The Reply to one HTTP request; never raises."""
         try:
             with self._lock:
+                release = self._release  # the one the reset or stop after this request sets
                 reply = self._route(request)
         except Abort as abort:
             reply = abort.reply
         except Exception:
             traceback.print_exc()
             reply = api_error(500, "unexpected-error", "Unexpected error")
+        if reply.hold:  # outside the lock: the other calls go on
+            release.wait(HOLD_SECONDS)
         if request.access_id:
             reply.headers["Pryv-Access-Id"] = request.access_id
         if request.v2 and "API-Version" in reply.headers:  # the application's own answers, not nginx's
@@ -234,8 +250,11 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
         handler = WRITE_ROUTES.get(key)
         if handler:
             return handler(self, request, user)
-        by_id = event_route(request.route_method, route)
-        return by_id[0](self, request, user, by_id[1]) if by_id else unknown_resource()
+        by_id = event_route(request.route_method, route) or series_route(request.route_method, route)
+        if by_id:
+            return by_id[0](self, request, user, by_id[1])
+        file_route = attachment_route(request.route_method, route)
+        return file_route[0](self, request, user, *file_route[1:]) if file_route else unknown_resource()
 
     def _control(self, request):
         route = (request.method, request.path)
