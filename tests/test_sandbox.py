@@ -389,7 +389,8 @@ def test_fault_delay_spares_the_control_endpoint(sb):
 def test_control_endpoint(sb):
     assert call(sb, "GET", "/_sandbox/faults").json() == {
         "delay": 0.0, "skew": 0.0, "core": "ok", "token": "ok", "account": "ok", "register": "ok", "dns": "ok",
-        "hostings": "ok", "service-info": "ok", "storage": "ok", "core-down": "none", "api-version": "1.9.3-open"}
+        "hostings": "ok", "service-info": "ok", "storage": "ok", "hfs": "ok", "file-storage": "ok", "core-down": "none",
+        "api-version": "1.9.3-open"}
     response = call(sb, "POST", "/_sandbox/faults", json={"core": "down", "delay": "0.05"})
     assert response.status_code == 200 and response.json()["core"] == "down" and response.json()["delay"] == 0.05
     assert sb.faults["core"] == "down"
@@ -754,10 +755,10 @@ def test_service_info(sb):
         assert (info["api"], info["register"]) == (f"https://localhost:{sb.http_port}/{{username}}/",
                                                    f"https://localhost:{sb.http_port}/reg/")
         assert info["assets"] == {"definitions": f"https://localhost:{sb.http_port}/www/assets/index.json"}
-        assert (info["serial"], info["features"]) == ("2019061301", {"noHF": True, "contentQueries": True})
+        assert (info["serial"], info["features"]) == ("2019061301", {"contentQueries": True})
     info = without_meta(core(sb, "GET", "/service/info"))
     assert (info["api"], info["features"]) == (f"https://{{username}}.pryv.test:{sb.http_port}/",
-                                               {"noHF": True, "contentQueries": True})
+                                               {"contentQueries": True})
     assert core(sb, "GET", "/service/info", user="nobody01").status_code == 404
 
 

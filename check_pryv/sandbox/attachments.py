@@ -78,8 +78,9 @@ class Attachments:
             return api_error(404, "unknown-resource", 'Unknown attachment "%s"' % file_id)
         self._storage_gone(user, event_id, "open")
         digest = attachment["integrity"].replace("sha256-", "SHA-256=", 1)
+        kind = attachment["type"] + ("; charset=utf-8" if attachment["type"].startswith("text/") else "")  # Express's
         return Reply(200, user["files"][file_id], {
-            "Content-Type": attachment["type"], "API-Version": API_VERSION, "Digest": digest,
+            "Content-Type": kind, "API-Version": API_VERSION, "Digest": digest,
             "Content-Disposition": "attachment; filename*=UTF-8''" + attachment["fileName"]})
 
     def _delete_attachment(self, request, user, event_id, file_id):

@@ -11,17 +11,17 @@ from .writes import FORBIDDEN_MESSAGE, SERIES_FIELDS as FIELDS, WRITE_LEVELS, _c
 
 
 def hfs_error(status, error_id, message, data=None):
-    """The HFS worker's error: no `meta`, and its own lower-case api-version header."""
+    """The HFS worker's error: no `meta`."""
     error = {"id": error_id, "message": message}
     if data is not None:
         error["data"] = data
     return Reply(status, json.dumps({"error": error}).encode(),
-                 {"Content-Type": "application/json; charset=utf-8", "api-version": API_VERSION})
+                 {"Content-Type": "application/json; charset=utf-8", "API-Version": API_VERSION})
 
 
 def hfs_reply(body):
     return Reply(200, json.dumps({**body, "meta": meta()}).encode(),
-                 {"Content-Type": "application/json; charset=utf-8", "api-version": API_VERSION})
+                 {"Content-Type": "application/json; charset=utf-8", "API-Version": API_VERSION})
 
 
 def is_number(value):
@@ -44,7 +44,6 @@ class Series:
         access = next((a for a in user["accesses"] if a["token"] == token), None)
         if access is None:
             return None, hfs_error(403, "invalid-access-token", "Cannot find access from token.")
-        request.access_id = access["id"]
         event = next((e for e in user["events"] if e["id"] == event_id), None)
         if event is None:
             return None, hfs_error(404, "unknown-resource", 'Unknown event "%s"' % event_id)

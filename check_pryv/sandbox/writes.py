@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-from .core import new_id
+from .core import integrity, new_id
 from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta
 
 EVENT_TYPE_RE = re.compile(r"(series:)?[a-z0-9-]+/[a-z0-9-]+")
@@ -112,8 +112,9 @@ class Writes:
         if kind.startswith("series:"):  # the platform writes a series event's content (methods/events.ts)
             if event["content"] is not None:
                 return invalid_parameters("content")
-            event.update(content={"elementType": kind[len("series:"):], "fields": SERIES_FIELDS,
-                                  "required": SERIES_FIELDS}, duration=0)
+            event["content"] = {"elementType": kind[len("series:"):], "fields": SERIES_FIELDS,
+                                "required": SERIES_FIELDS}
+        event["integrity"] = integrity("EVENT", event)
         user["events"].append(event)
         return json_reply(201, {"event": event, "meta": meta()})
 
