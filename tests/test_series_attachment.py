@@ -86,8 +86,9 @@ def test_hung_hfs_is_critical_within_the_timeout_naming_the_step(sandbox):
     result = core(sandbox, "--series", "--attachment", "-t", "3", "-v")
     assert time.monotonic() - started < 3.5
     assert result.returncode == 2, result.stdout
-    assert re.fullmatch(EVENTS % "CRITICAL" + r"series: writing the point: no answer from localhost:%d \(127\.0\.0\.1\): "
-                        r"timed out after 2\.\ds; attachment: not tried, no time left" % sandbox.http_port,
+    assert re.fullmatch(EVENTS % "CRITICAL" + r"series: writing the point: no answer from localhost:%d "
+                        r"\(127\.0\.0\.1\): timed out after 2\.\ds; attachment: not tried, no time left"
+                        % sandbox.http_port,
                         first_line(result)), result.stdout
     assert re.search(r"^series: POST /events/\w+/series -> failed at stage response after 2\.\d{3}s$", result.stdout,
                      re.M), result.stdout
@@ -121,8 +122,8 @@ def test_series_event_trashed_by_someone_is_restored_and_said(sandbox):
     series["trashed"] = True
     result = core(sandbox, "--series")
     assert result.returncode == 2, result.stdout
-    assert re.match(EVENTS % "CRITICAL" + r"series: the event of stream check-pryv was trashed by someone: restored \| ",
-                    first_line(result)), result.stdout
+    assert re.match(EVENTS % "CRITICAL" + r"series: the event of stream check-pryv was trashed by someone: "
+                    r"restored \| ", first_line(result)), result.stdout
     assert "trashed" not in series and core(sandbox, "--series").returncode == 0
 
 

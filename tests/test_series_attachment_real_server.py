@@ -93,8 +93,8 @@ def test_attachments_directory_replaced_by_a_file_is_critical_while_the_default_
         series = core(real_server, health, "--series")
         secrets = secrets_of(real_server, health)
     assert result.returncode == 2, result.stdout
-    assert re.match(EVENTS % "CRITICAL" + r"attachment: upload refused: 500 unexpected-error: Unexpected error: ENOTDIR: "
-                    r"not a directory, mkdir '", first_line(result)), result.stdout
+    assert re.match(EVENTS % "CRITICAL" + r"attachment: upload refused: 500 unexpected-error: Unexpected error: "
+                    r"ENOTDIR: not a directory, mkdir '", first_line(result)), result.stdout
     assert default.returncode == 0 and series.returncode == 0, default.stdout + series.stdout
     assert len(secrets) == 2 and not [s for s in secrets if s in result.stdout + result.stderr]
     assert core(real_server, health, "--attachment").returncode == 0  # back with the directory
