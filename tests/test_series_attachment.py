@@ -2,13 +2,19 @@
 both modes: they round-trip and nothing grows, they combine with --write in one run (each with its -v lines), and
 each way they fail (a hung HFS worker, a dead one, the file storage gone, an event trashed by someone) is CRITICAL in
 one line while the default check stays OK, without ever showing the access token or a read token."""
+import base64
+import email.parser
+import email.policy
+import hashlib
 import re
+import socket
 import time
 
 import pytest
 import requests
 
 from conftest import dns_mode_args, dnsless_args, run_plugin
+from faultservers import HTTPFault, http_response, json_answer
 
 EVENTS = r"PRYV_CORE %s - events answered 200 in \d\.\d{3}s \(API 1\.9\.3-open\); "
 NUMBER = r"\d+\.?\d*"
@@ -151,3 +157,48 @@ def test_new_failures_show_no_token_nor_read_token_at_any_verbosity(sandbox, fau
     assert result.returncode == 2, result.stdout
     for token in tokens:
         assert token not in result.stdout + result.stderr
+
+
+READ_TOKEN = "readaccess01-" + "Rt5x" * 7  # what the echoing core below gives as the attachment's read token
+
+
+def echoing_core(conn):
+    """A core that takes the attachment path's calls, then answers the read as Express does a route it lacks:
+    404 `Cannot GET URL`, the URL with its query, read token included."""
+    head = conn.read_request()
+    top, _, body = head.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length: *(\d+)", top)
+    while length and len(body) < int(length.group(1)):
+        body += conn.sock.recv(65536)
+    method, target = top.split(b" ")[:2]
+    event = {"id": "evt1", "streamIds": ["check-pryv"], "type": "note/txt", "content": "x"}
+    if method == b"GET" and b"/events?limit=1" in target:
+        reply = json_answer(200, {"events": [], "meta": {"apiVersion": "1.9.3-open", "serverTime": time.time()}})
+    elif method == b"GET" and b"/events?" in target:
+        reply = json_answer(200, {"events": [event]})
+    elif method == b"POST":
+        kind = re.search(rb"(?im)^content-type: *(.+?)\r?$", top).group(1)
+        upload = next(part.get_payload(decode=True) for part in email.parser.BytesParser(
+            policy=email.policy.HTTP).parsebytes(b"Content-Type: " + kind + b"\r\n\r\n" + body).iter_parts())
+        integrity = "sha256-" + base64.b64encode(hashlib.sha256(upload).digest()).decode()
+        reply = json_answer(200, {"event": dict(event, attachments=[{
+            "id": "file1", "fileName": "check_pryv.txt", "type": "text/plain", "size": len(upload),
+            "integrity": integrity, "readToken": READ_TOKEN}])})
+    else:
+        reply = http_response(404, b"Cannot GET " + target, [("Content-Type", "text/html; charset=utf-8")])
+    conn.send(reply)
+    conn.sock.shutdown(socket.SHUT_WR)
+    conn.hold(5)
+
+
+def test_a_read_token_echoed_by_the_platform_never_shows():
+    with HTTPFault(echoing_core) as server:
+        for verbosity in ([], ["-v"], ["-vvv"]):
+            result = run_plugin("check_pryv_core", "--hostname", "127.0.0.1", "--port", str(server.port), "--scheme",
+                                "http", "--attachment", *verbosity, env={"PRYV_ACCESS_TOKEN": "a-token-for-the-echo"})
+            assert result.returncode == 2, result.stdout
+            assert re.fullmatch(EVENTS % "CRITICAL" + re.escape(
+                "attachment: reading it back with its read token failed: 404 'Cannot GET "
+                "/healthmetrics01/events/evt1/file1?readToken=***'") + r"( \| .*)?", first_line(result)), result.stdout
+            assert READ_TOKEN not in result.stdout + result.stderr
+            assert "Rt5x" not in result.stdout + result.stderr  # nor a part of it
