@@ -2,18 +2,22 @@
 
 After the usual events?limit=1 call, on the health account's core (calls open-pryv.io v2 accepts as they are):
 
-1. `GET /events?streams=["STREAM"]&state=all&limit=1` finds the one event of the stream --write-stream (default
-   `check-pryv`), trashed or not: no state file is kept on the monitoring side;
+1. `GET /events?streams=["STREAM"]&state=all&limit=20` finds the event of the stream --write-stream (default
+   `check-pryv`), trashed or not: no state file is kept on the monitoring side. Only an event whose `streamIds`
+   hold the stream counts (the filter also gives the events of child streams), and only an id of Pryv's form
+   (`is_event_id`) ever goes into a URL;
 2. first run: `POST /streams {id, name}` and `POST /events {streamIds, type: note/txt, content}` create them;
    afterwards `PUT /events/ID {content}` replaces the event's content with a fresh value (and `trashed: false`
-   when someone trashed it);
-3. `GET /events/ID` reads it back: the content must be the value just written.
+   when someone trashed it). First runs at once (from several monitoring endpoints) each create an event: after
+   creating, a run lists the stream again, keeps the oldest event (by `created`, then id) and deletes the others;
+3. `GET /events/ID` reads it back: the content must be the value just written, or a value of check_pryv's own
+   form that the core stamped as modified after ours (a run at the same time wrote it).
 
 Nothing grows: one stream, one event, however many runs. States: OK when the value round-trips (also on the
 first run, which says it created them); CRITICAL when a write is refused (with the platform's error id and
 message: open-pryv.io v2 on a read-only PostgreSQL gives `500 unexpected-error` with the database's message),
-when the read-back differs, and when
-someone deleted or trashed the event (it is then created again, or restored, and the status line says so).
+when the core gives an event id not of Pryv's form, when the read-back differs, and when someone deleted or
+trashed the event (it is then created again, or restored, and the status line says so).
 Perfdata `write_time` (the calls that write) and `read_time` (the read-back), in seconds.
 """
 import json
@@ -25,10 +29,48 @@ import nagiosplugin
 
 from check_pryv import options, plugin
 from check_pryv.client import TransportError, one_line
+from check_pryv.options import HEX
 
 EVENT_TYPE = "note/txt"
 STREAM_NAME = "check_pryv write test"
 MISSING_STREAM = "unknown-referenced-resource"  # GET /events naming a stream that does not exist
+LISTED = 20  # events listed to find the stream's own among those of child streams and of concurrent first runs
+VALUE_PREFIX, VALUE_TIME = "check_pryv", "%Y-%m-%dT%H:%M:%SZ"
+# Event ids as Pryv makes them: cuid (`c` and 24 characters, open-pryv.io 1.x and the sandbox) and cuid2 (24
+# lower-case letters and digits, the first a letter, open-pryv.io v2's MallUserEvents), with room for other lengths.
+EVENT_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+MAX_EVENT_ID = 64
+
+
+def is_event_id(text):
+    """Whether `text` is an event id of Pryv's form: never `.`, `..`, a slash or an escape in a URL's path."""
+    return options.made_of(text, EVENT_ID_CHARACTERS, MAX_EVENT_ID) and text[0].isalpha()
+
+
+def is_value(content):
+    """Whether `content` is a value of check_pryv's own form (`check_pryv 2026-01-02T03:04:05Z 0a1b2c3d`)."""
+    parts = content.split(" ") if isinstance(content, str) else []
+    if len(parts) != 3 or parts[0] != VALUE_PREFIX or len(parts[2]) != 8 or not HEX.issuperset(parts[2]):
+        return False
+    try:
+        time.strptime(parts[1], VALUE_TIME)
+    except ValueError:
+        return False
+    return True
+
+
+def later(modified, written_at):
+    """Whether the core's `modified` stamps are numbers and the first is not before the second: the read-back's
+    event was written after ours, by the core's own clock (a storage that lost our write keeps an older stamp)."""
+    stamps = (modified, written_at)
+    return all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in stamps) and modified >= written_at
+
+
+def age(event):
+    """The order in which first runs at once keep the oldest event: by `created`, then by id."""
+    created = event.get("created")
+    number = isinstance(created, (int, float)) and not isinstance(created, bool)
+    return (created if number else float("inf"), event["id"])
 
 
 class Failed(Exception):
@@ -73,28 +115,43 @@ class WritePath(nagiosplugin.Resource):
                                       context="read_time")
 
     def round_trip(self):
-        value = "check_pryv %s %s" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.urandom(4).hex())
-        event, stream_exists = self.find()
-        if event is None:
+        value = "%s %s %s" % (VALUE_PREFIX, time.strftime(VALUE_TIME, time.gmtime()), os.urandom(4).hex())
+        events, stream_exists = self.find()
+        ours = None
+        if not events:
             if not stream_exists:
                 self.write("POST", "streams", {"id": self.stream, "name": STREAM_NAME}, "creating the stream",
                            also_fine="item-already-exists")  # made by a run in between
-            created = self.write("POST", "events", {"streamIds": [self.stream], "type": EVENT_TYPE,
-                                                    "content": value}, "creating the event")
-            event_id = self.event_of(created, "creating the event")["id"]
-            kind = "recreated" if stream_exists else "first"
+            ours = self.event_of(self.write("POST", "events", {"streamIds": [self.stream], "type": EVENT_TYPE,
+                                                               "content": value}, "creating the event"),
+                                 "creating the event")
+            # first runs at once each made an event: all of them keep the oldest and remove the others
+            events = self.find()[0]
+            events += [ours] if ours["id"] not in (event["id"] for event in events) else []
+        kept = min(events, key=age)
+        removed = self.remove([event for event in events if event is not kept])
+        if ours is not None and kept["id"] == ours["id"]:
+            written = ours
+            kind = "first" if not stream_exists else "concurrent" if len(events) > 1 else "recreated"
         else:
-            event_id, trashed = event["id"], event.get("trashed") is True
+            trashed = kept.get("trashed") is True
             update = {"content": value, "trashed": False} if trashed else {"content": value}
-            self.write("PUT", "events/" + quote(event_id, safe=""), update, "updating the event")
-            kind = "restored" if trashed else "written"
-        self.read_back(event_id, value)
-        return Outcome(kind, {
+            written = self.event_of(self.write("PUT", "events/" + kept["id"], update, "updating the event"),
+                                    "updating the event")
+            kind = "concurrent" if ours is not None else "restored" if trashed else "written"
+        text = {
             "written": "event written and read back",
             "first": "first run: stream %s and its event created, read back" % self.stream,
+            "concurrent": "first runs at once: the oldest event of stream %s kept, written and read back" % self.stream,
             "recreated": "the event of stream %s was deleted by someone: created again" % self.stream,
             "restored": "the event of stream %s was trashed by someone: restored" % self.stream,
-        }[kind])
+        }[kind]
+        if not self.read_back(kept["id"], value, written.get("modified")):
+            text = {"written": "event written"}.get(kind, text) + "; read back the newer value of a run at the same time"
+        if removed:
+            text += "; %d extra event%s of stream %s removed (made by first runs at once)" % (
+                removed, "s" * (removed > 1), self.stream)
+        return Outcome(kind, text)
 
     def call(self, method, path, body=None):
         answer = self.client.request(method, self.target.core_url(self.username, path),
@@ -104,16 +161,26 @@ class WritePath(nagiosplugin.Resource):
         return answer
 
     def find(self):
-        """(the stream's event or None, whether the stream exists)."""
+        """(the events of the stream itself, whether the stream exists). Pryv's `streams` filter also gives the
+        events of child streams: only those whose streamIds hold the stream are the check's."""
         streams = quote(json.dumps([self.stream], separators=(",", ":")), safe="")
-        answer = self.call("GET", "events?streams=%s&state=all&limit=1" % streams)
+        answer = self.call("GET", "events?streams=%s&state=all&limit=%d" % (streams, LISTED))
         if answer.status == 400 and (answer.pryv_error or ("",))[0] == MISSING_STREAM:
-            return None, False
+            return [], False
         body = answer.json
         if answer.status != 200 or not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise Failed("unreachable", "finding the event: core answered %s" % answer.problem())
-        events = [e for e in body["events"] if isinstance(e, dict) and isinstance(e.get("id"), str)]
-        return (events[0] if events else None), True
+        return [self.checked(event, "finding the event") for event in body["events"]
+                if isinstance(event, dict) and isinstance(event.get("streamIds"), list)
+                and self.stream in event["streamIds"]], True
+
+    def checked(self, event, doing):
+        """The event, once its id has Pryv's form: an id goes into a URL (`..` would make it the user's root)."""
+        event_id = event.get("id")
+        if not isinstance(event_id, str) or not is_event_id(event_id):
+            raise Failed("refused", "%s: the core gave an event of stream %s the id '%s', not of Pryv's form: "
+                                    "not written" % (doing, self.stream, one_line(event_id, 40)))
+        return event
 
     def write(self, method, path, body, doing, also_fine=None):
         answer = self.call(method, path, body)
@@ -122,25 +189,44 @@ class WritePath(nagiosplugin.Resource):
             return answer
         raise Failed("refused", "%s refused: %s" % (doing, answer.problem()))
 
-    @staticmethod
-    def event_of(answer, doing):
+    def remove(self, events):
+        """Delete the extra events for good (trash, then delete); how many went. A failure is left to the next
+        run: another run may have removed the same event meanwhile."""
+        removed = 0
+        for event in events:
+            for _ in range(1 if event.get("trashed") is True else 2):
+                answer = self.call("DELETE", "events/" + event["id"])
+                if answer.status != 200:
+                    self.lines.append("write path: extra event %s not removed: %s" % (event["id"], answer.problem()))
+                    break
+            else:
+                removed += 1
+        return removed
+
+    def event_of(self, answer, doing):
         event = answer.json.get("event") if isinstance(answer.json, dict) else None
-        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        if not isinstance(event, dict) or "id" not in event:
             raise Failed("refused", "%s: core answered %d without the event: %s" % (
                 doing, answer.status, answer.body_excerpt()))
-        return event
+        return self.checked(event, doing)
 
-    def read_back(self, event_id, value):
-        answer = self.call("GET", "events/" + quote(event_id, safe=""))
+    def read_back(self, event_id, value, written_at):
+        """True when the value round-trips, False when another run wrote a newer value of check_pryv's form meanwhile
+        (not a failure: runs from several places at once); else raises Failed."""
+        answer = self.call("GET", "events/" + event_id)
         self.read_time = answer.elapsed
         if answer.status != 200:
             raise Failed("differs", "reading the event back failed: %s" % answer.problem())
         event = self.event_of(answer, "reading the event back")
         if "deleted" in event:  # v2 answers a deleted event's id with its tombstone
             raise Failed("differs", "reading the event back: it was deleted meanwhile")
-        if event.get("content") != value or event.get("trashed") is True:
-            read = "a trashed event" if event.get("trashed") is True else "'%s'" % one_line(event.get("content"), 40)
-            raise Failed("differs", "read-back differs: wrote '%s', read %s" % (value, read))
+        content, trashed = event.get("content"), event.get("trashed") is True
+        if content == value and not trashed and event["id"] == event_id:
+            return True
+        if not trashed and event["id"] == event_id and is_value(content) and later(event.get("modified"), written_at):
+            return False
+        read = "a trashed event" if trashed else "'%s'" % one_line(content, 40)
+        raise Failed("differs", "read-back differs: wrote '%s', read %s" % (value, read))
 
     def details(self):
         return self.lines
@@ -149,7 +235,8 @@ class WritePath(nagiosplugin.Resource):
 class WriteContext(nagiosplugin.Context):
     """OK when the value round-trips; CRITICAL when the core refused, gave back another value, or lost the event."""
 
-    STATES = {"written": nagiosplugin.Ok, "first": nagiosplugin.Ok, "skipped": nagiosplugin.Ok}
+    STATES = {"written": nagiosplugin.Ok, "first": nagiosplugin.Ok, "concurrent": nagiosplugin.Ok,
+              "skipped": nagiosplugin.Ok}
 
     def __init__(self):
         super().__init__("write")

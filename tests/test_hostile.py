@@ -6,8 +6,11 @@ the installed command and checks the exact state and words a user reads, with no
 """
 import datetime
 import json
+import os
 import re
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -15,7 +18,7 @@ from check_pryv.register_info import same_url
 from conftest import cannot, run_plugin
 from faultservers import HTTPFault, answer, json_answer, pryv_ok
 from realserver import BUILD
-from test_hardening import clean, first_line
+from test_hardening import TOKEN, clean, first_line, http
 
 NODE = BUILD / "node" / "bin" / "node"
 
@@ -139,3 +142,162 @@ def test_same_url_agrees_with_the_apps_whatwg_parser():
             "http://{username}.pryv.test:8080/"} <= matched, matched
     assert not {"http://evil.example\\@pryv.test:8080/reg/", "http://x@pryv.test:8080/reg/",
                 "http://pryv.test:8080/x/../reg/"} & matched
+
+
+# --- 1, 6, 7: the write path writes only the stream's own event, by an id of Pryv's form, and runs at once ----
+
+STREAM = "check-pryv"
+OLDER_ID, DIARY_ID, NEW_ID = "ck" + "older" * 4 + "000", "ck" + "diary" * 4 + "000", "ck" + "fresh" * 4 + "000"
+
+
+def event(event_id, stream, content, created, **more):
+    return {"id": event_id, "streamIds": [stream], "type": "note/txt", "content": content, "time": created,
+            "created": created, "modified": created, **more}
+
+
+class ScriptedCore:
+    """A core on loopback that holds the events the test gives it, lists them all for any `streams` query (as a
+    core that ignores the filter, or the events of child streams), answers the write path's calls as Pryv does,
+    and records each call. `on_create` and `on_update` act as another run would, right after ours."""
+
+    def __init__(self, events=(), stream_exists=True, new_id=NEW_ID, on_create=None, on_update=None):
+        self.events = {e["id"]: e for e in events}
+        self.stream_exists, self.new_id = stream_exists, new_id
+        self.on_create, self.on_update = on_create, on_update
+        self.calls = []
+
+    def serve(self, conn):
+        head = conn.read_request()
+        header, _, body = head.partition(b"\r\n\r\n")
+        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", header)
+        while length and len(body) < int(length.group(1)):
+            body += conn.sock.recv(65536)
+        method, target = header.split(b" ")[:2]
+        conn.send(self.route(method.decode(), target.decode(), json.loads(body) if body else None))
+        conn.sock.shutdown(socket.SHUT_WR)
+        conn.hold(5)
+
+    def route(self, method, target, body):
+        self.calls.append("%s %s" % (method, target.split("?")[0]))
+        path = target.split("?")[0]
+        if method == "GET" and path == "/events" and "streams=" not in target:
+            return pryv_ok(b"GET /events")
+        if path == "/events" and method == "GET":
+            if not self.stream_exists:
+                return json_answer(400, {"error": {"id": "unknown-referenced-resource", "message": "Unknown"}})
+            return json_answer(200, {"events": list(self.events.values())})
+        if path == "/streams" and method == "POST":
+            self.stream_exists = True
+            return json_answer(201, {"stream": {"id": body["id"], "name": body["name"]}})
+        if path == "/events" and method == "POST":
+            created = event(self.new_id, body["streamIds"][0], body["content"], time.time())
+            self.events[created["id"]] = dict(created)
+            if self.on_create:
+                self.on_create(self)
+            return json_answer(201, {"event": created})
+        kept = self.events.get(path[len("/events/"):])
+        if not path.startswith("/events/") or kept is None:
+            return json_answer(404, {"error": {"id": "unknown-resource", "message": "Unknown event"}})
+        if method == "PUT":
+            kept.update(body, modified=time.time())
+            answered = dict(kept)
+            if self.on_update:
+                self.on_update(kept)
+            return json_answer(200, {"event": answered})
+        if method == "DELETE" and not kept.get("trashed"):
+            kept["trashed"] = True
+            return json_answer(200, {"event": kept})
+        if method == "DELETE":
+            del self.events[kept["id"]]
+            return json_answer(200, {"eventDeletion": {"id": kept["id"]}})
+        return json_answer(200, {"event": kept})
+
+
+def write_run(core, *args):
+    with HTTPFault(core.serve) as server:
+        result = run_plugin("check_pryv_core", *http(server.port), "--write", *args, env={"PRYV_ACCESS_TOKEN": TOKEN})
+    clean(result, TOKEN)
+    return result
+
+
+def value(seconds_ago=0):
+    return "check_pryv %s %s" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - seconds_ago)),
+                                 os.urandom(4).hex())
+
+
+WRITE_EVENTS = "PRYV_CORE %s - events answered 200 in [0-9.]+s \\(API 1\\.9\\.3-open\\); "
+
+
+def test_write_never_touches_an_event_of_another_stream():
+    diary = event(DIARY_ID, "diary", "my private diary", time.time() - 3600)
+    core = ScriptedCore([diary])
+    result = write_run(core)
+    assert core.events[DIARY_ID] == diary
+    assert not [call for call in core.calls if DIARY_ID in call], core.calls
+    assert core.calls == ["GET /events", "GET /events", "POST /events", "GET /events", "GET /events/" + NEW_ID]
+    assert re.fullmatch(WRITE_EVENTS % "CRITICAL" + "the event of stream check-pryv was deleted by someone: created "
+                        "again", first_line(result)), result.stdout
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize("event_id", [".", "..", "a/b", "%2e%2e", "..%2f", "ck/../events", "CKUPPER0000000000000000000",
+                                      "c" + "k" * 64, "", "-ck0000000000000000000000", "1ck000000000000000000000",
+                                      "ck\u0430000000000000000000000", 25])
+@pytest.mark.parametrize("where", ["listed", "created"])
+def test_write_refuses_an_event_id_not_of_pryvs_form(event_id, where):
+    listed = [event(event_id, STREAM, value(60), time.time() - 60)] if where == "listed" else []
+    core = ScriptedCore(listed, new_id=event_id)
+    result = write_run(core, "-vvv")
+    doing = "finding the event" if where == "listed" else "creating the event"
+    shown = str(event_id) if len(str(event_id)) <= 40 else str(event_id)[:40] + "..."
+    assert first_line(result) == ("PRYV_CORE CRITICAL - events answered 200 in %s (API 1.9.3-open); %s: the core "
+                                  "gave an event of stream check-pryv the id '%s', not of Pryv's form: not written"
+                                  % (first_line(result).split(" in ")[1].split(" ")[0], doing, shown)), result.stdout
+    assert core.calls == ["GET /events", "GET /events"] + ["POST /events"] * (where == "created")
+    assert result.returncode == 2
+
+
+def test_write_first_runs_at_once_keep_the_oldest_event():
+    older = event(OLDER_ID, STREAM, value(1), time.time() - 1)
+
+    def another_first_run(core):  # it created its event just before ours
+        core.events[OLDER_ID] = dict(older)
+
+    core = ScriptedCore(stream_exists=False, on_create=another_first_run)
+    result = write_run(core)
+    assert re.fullmatch(WRITE_EVENTS % "OK" + "first runs at once: the oldest event of stream check-pryv kept, "
+                        "written and read back; 1 extra event of stream check-pryv removed \\(made by first runs at "
+                        "once\\)", first_line(result)), result.stdout
+    assert list(core.events) == [OLDER_ID]
+    assert core.calls == ["GET /events", "GET /events", "POST /streams", "POST /events", "GET /events",
+                          "DELETE /events/" + NEW_ID, "DELETE /events/" + NEW_ID, "PUT /events/" + OLDER_ID,
+                          "GET /events/" + OLDER_ID]
+    assert result.returncode == 0
+
+
+def test_write_later_run_removes_extra_events_and_keeps_the_oldest():
+    now = time.time()
+    extras = [event(NEW_ID, STREAM, value(5), now - 5), event(OLDER_ID, STREAM, value(9), now - 9),
+              event(DIARY_ID, STREAM, value(7), now - 7, trashed=True)]
+    core = ScriptedCore(extras)
+    result = write_run(core)
+    assert re.fullmatch(WRITE_EVENTS % "OK" + "event written and read back; 2 extra events of stream check-pryv "
+                        "removed \\(made by first runs at once\\)", first_line(result)), result.stdout
+    assert list(core.events) == [OLDER_ID]
+    assert core.calls[2:] == ["DELETE /events/" + NEW_ID] * 2 + ["DELETE /events/" + DIARY_ID,
+                                                                 "PUT /events/" + OLDER_ID, "GET /events/" + OLDER_ID]
+
+
+@pytest.mark.parametrize("other, later, code, words", [
+    (value(0), 0.001, 0, "event written; read back the newer value of a run at the same time"),
+    (value(0), -5, 2, "read-back differs: wrote 'check_pryv [^']+', read 'check_pryv [^']+'"),
+    ("my own note", 0.001, 2, "read-back differs: wrote 'check_pryv [^']+', read 'my own note'"),
+])
+def test_write_read_back_of_a_run_at_the_same_time(other, later, code, words):
+    def another_run(kept):  # it wrote right after ours (later > 0), or a storage gave back an older value
+        kept.update(content=other, modified=kept["modified"] + later)
+
+    core = ScriptedCore([event(OLDER_ID, STREAM, value(60), time.time() - 60)], on_update=another_run)
+    result = write_run(core)
+    assert re.fullmatch(WRITE_EVENTS % ("OK" if code == 0 else "CRITICAL") + words, first_line(result)), result.stdout
+    assert result.returncode == code
