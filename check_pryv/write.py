@@ -35,7 +35,6 @@ EVENT_TYPE = "note/txt"
 STREAM_NAME = "check_pryv write test"
 MISSING_STREAM = "unknown-referenced-resource"  # GET /events naming a stream that does not exist
 LISTED = 20  # events listed to find the stream's own among those of child streams and of concurrent first runs
-CREATE_TRIES, RETRY_PAUSE = 5, 0.2  # seconds: how long a core's workers may take to learn of a new stream
 VALUE_PREFIX, VALUE_TIME = "check_pryv", "%Y-%m-%dT%H:%M:%SZ"
 # Event ids as Pryv makes them: cuid (`c` and 24 characters, open-pryv.io 1.x and the sandbox) and cuid2 (24
 # lower-case letters and digits, the first a letter, open-pryv.io v2's MallUserEvents), with room for other lengths.
@@ -120,15 +119,11 @@ class WritePath(nagiosplugin.Resource):
         events, stream_exists = self.find()
         ours = None
         if not events:
-            tries = 1
             if not stream_exists:
-                made = self.write("POST", "streams", {"id": self.stream, "name": STREAM_NAME}, "creating the stream",
-                                  also_fine="item-already-exists")  # made by a run in between
-                # made by a run at once: open-pryv.io v2 tells its other workers by a message, which may come
-                # after our event's creation reaches one of them (`unknown-referenced-resource`): try again
-                tries = CREATE_TRIES if made.status not in (200, 201) else 1
+                self.write("POST", "streams", {"id": self.stream, "name": STREAM_NAME}, "creating the stream",
+                           also_fine="item-already-exists")  # made by a run in between
             ours = self.event_of(self.write("POST", "events", {"streamIds": [self.stream], "type": EVENT_TYPE,
-                                                               "content": value}, "creating the event", tries=tries),
+                                                               "content": value}, "creating the event"),
                                  "creating the event")
             # first runs at once each made an event: all of them keep the oldest and remove the others
             events = self.find()[0]
@@ -187,19 +182,11 @@ class WritePath(nagiosplugin.Resource):
                                     "not written" % (doing, self.stream, one_line(event_id, 40)))
         return event
 
-    def write(self, method, path, body, doing, also_fine=None, tries=1):
-        """The call's answer once it succeeded (or answered the error id `also_fine`); else raises Failed. `tries`
-        calls at most, RETRY_PAUSE apart, while the core does not know the stream yet."""
-        for attempt in range(tries):
-            if attempt:
-                time.sleep(min(RETRY_PAUSE, self.client.deadline.remaining()))
-            answer = self.call(method, path, body)
-            self.write_time += answer.elapsed
-            error = (answer.pryv_error or ("",))[0]
-            if answer.status in (200, 201) or error == also_fine:
-                return answer
-            if error != MISSING_STREAM:
-                break
+    def write(self, method, path, body, doing, also_fine=None):
+        answer = self.call(method, path, body)
+        self.write_time += answer.elapsed
+        if answer.status in (200, 201) or (answer.pryv_error or ("",))[0] == also_fine:
+            return answer
         raise Failed("refused", "%s refused: %s" % (doing, answer.problem()))
 
     def remove(self, events):
