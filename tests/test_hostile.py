@@ -10,15 +10,16 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 
 from check_pryv.register_info import same_url
 from conftest import cannot, run_plugin
-from faultservers import HTTPFault, answer, json_answer, pryv_ok
+from faultservers import HTTPFault, answer, http_response, json_answer, pryv_ok
 from realserver import BUILD
-from test_hardening import TOKEN, clean, first_line, http
+from test_hardening import TOKEN, clean, first_line, http, pryv_error, reason_phrase, setup_platform
 
 NODE = BUILD / "node" / "bin" / "node"
 
@@ -391,3 +392,94 @@ def test_write_runs_at_once_on_the_real_server_keep_one_event(real_server, tmp_p
         assert met, "no two runs met in %d attempts" % ATTEMPTS
     finally:
         real_server.delete_user(RACE_USER)
+
+
+# --- 8: any piece of 8 or more characters of a secret is hidden, on every output path -----------------------
+
+SWEPT_TOKEN = "ckSWEEPtoken0must1never2show3x"
+SESSION = "ckSESSIONtoken0of1the2platform"
+PASSWORD = "sweep-password-4-setup"
+
+
+def pieces(value):
+    """Prefixes, suffixes and middles of a secret, as a platform may echo them: 8 characters and more."""
+    return [value[:8], value[:14], value[:20], value[-8:], value[-13:], value[4:12], value[7:22], value[1:-1]]
+
+
+def no_piece(output, *secrets):
+    """Not one run of 8 characters of any of the secrets anywhere in `output`."""
+    for value in secrets:
+        for start in range(len(value) - 7):
+            assert value[start:start + 8] not in output, (value[start:start + 8], output)
+
+
+ECHOED = "/".join(pieces(SWEPT_TOKEN))
+PIECE_ECHOES = {  # a core that echoes pieces of the token it got, in each place server text reaches the output
+    "error message": pryv_error(403, "forbidden", "token " + ECHOED),
+    "error id": pryv_error(400, ECHOED, "m"),
+    "Location": http_response(302, "", [("Location", "http://evil.test/" + ECHOED)]),
+    "reason phrase": reason_phrase(ECHOED),
+    "HTML title": http_response(500, "<title>%s</title>" % ECHOED, [("Content-Type", "text/html")]),
+    "body excerpt": http_response(500, ECHOED),
+    "apiVersion": json_answer(200, {"events": [], "meta": {"apiVersion": "1." + ECHOED}}),
+    "wrong-core data": pryv_error(421, "wrong-core", "", {"coreUrl": "https://" + ECHOED}),
+    "status line": b"HTTP/1.1 200 OK " + ECHOED.encode() + b"\r\nContent-Length: 0\r\n\r\n",
+    "not HTTP": ECHOED.encode() + b"\r\n\r\n",
+    "chunk size": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + SWEPT_TOKEN[:20].encode()
+                   + b"\r\n"),
+}
+
+
+@pytest.mark.parametrize("where", list(PIECE_ECHOES))
+def test_pieces_of_the_token_echoed_by_the_core_never_show(where):
+    with HTTPFault(answer(PIECE_ECHOES[where])) as server:
+        for verbosity in ([], ["-vvv"]):
+            result = run_plugin("check_pryv_core", *http(server.port), *verbosity,
+                                env={"PRYV_ACCESS_TOKEN": SWEPT_TOKEN})
+            no_piece(result.stdout + result.stderr, SWEPT_TOKEN)
+            assert "Traceback" not in result.stdout + result.stderr
+            if verbosity:
+                assert "***" in result.stdout, result.stdout  # the piece was there to hide
+
+
+def test_pieces_of_the_token_in_the_write_path_never_show():
+    def another_run(kept):  # a core that gives back pieces of the token as the event's content
+        kept.update(content=ECHOED)
+
+    core = ScriptedCore([event(OLDER_ID, STREAM, value(60), time.time() - 60)], on_update=another_run)
+    with HTTPFault(core.serve) as server:
+        result = run_plugin("check_pryv_core", *http(server.port), "--write", "-vvv",
+                            env={"PRYV_ACCESS_TOKEN": SWEPT_TOKEN})
+    no_piece(result.stdout + result.stderr, SWEPT_TOKEN)
+    assert re.match(WRITE_EVENTS % "CRITICAL" + "read-back differs: wrote 'check_pryv [^']+', read '[*/]+'",
+                    first_line(result)), result.stdout
+
+
+def test_pieces_of_the_token_in_a_traceback_never_show():
+    code = ("import sys\n"
+            "from check_pryv import check_core, client\n"
+            "def broken(*args, **kwargs):\n"
+            "    raise RuntimeError(%r)\n"
+            "client.Client.request = broken\n"
+            "check_core.main(sys.argv[1:])\n" % ECHOED)
+    for verbosity in ([], ["-vvv"]):
+        result = subprocess.run([sys.executable, "-c", code, "-D", "pryv.test", *verbosity],
+                                capture_output=True, text=True, timeout=30,
+                                env={**os.environ, "PRYV_ACCESS_TOKEN": SWEPT_TOKEN})
+        no_piece(result.stdout + result.stderr, SWEPT_TOKEN)
+        assert result.stdout.startswith("PRYV_CORE UNKNOWN - internal error: RuntimeError: ***"), result.stdout
+        assert ("Traceback (most recent call last):" in result.stdout) == bool(verbosity)
+
+
+def test_pieces_of_the_password_and_session_token_in_setup_never_show():
+    login = json_answer(200, {"token": SESSION, "apiEndpoint": "http://x/", "preferredLanguage": "en"})
+    echo = "/".join(pieces(SESSION) + pieces(PASSWORD))
+    access = pryv_error(400, "invalid-parameters-format", "session " + echo, {"password": PASSWORD[:10]})
+    with setup_platform(login, access) as server:
+        result = run_plugin("check_pryv_setup", *http(server.port), "-v", env={"PRYV_PASSWORD": PASSWORD})
+    no_piece(result.stdout + result.stderr, SESSION, PASSWORD)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        'check_pryv_setup: error: core: creating the access "metricsAccess" refused: 400 invalid-parameters-format: '
+        "session ***"), result.stderr
+    assert result.returncode == 1
