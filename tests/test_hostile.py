@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -483,3 +484,56 @@ def test_pieces_of_the_password_and_session_token_in_setup_never_show():
         'check_pryv_setup: error: core: creating the access "metricsAccess" refused: 400 invalid-parameters-format: '
         "session ***"), result.stderr
     assert result.returncode == 1
+
+
+# --- 5: the deadline covers reading the trust store: a FIFO as CA file ends the run within -t, saying so -------
+
+def blocked_run(command, *args, env=None):
+    started = time.monotonic()
+    result = run_plugin(command, *args, "-t", "2", env=env, timeout=10)
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("command", ["check_pryv_core", "check_pryv_register"])
+def test_ca_file_that_is_a_fifo_ends_within_the_timeout(tmp_path, command):
+    os.mkfifo(tmp_path / "ca.pem")
+    result, elapsed = blocked_run(command, "-D", "pryv.test", "--ca-cert", str(tmp_path / "ca.pem"),
+                                  env={"PRYV_ACCESS_TOKEN": SWEPT_TOKEN})
+    assert result.stdout == "%s UNKNOWN - timed out after 2s while reading the CA file %s (--ca-cert)\n" % (
+        {"check_pryv_core": "PRYV_CORE", "check_pryv_register": "PRYV_REGISTER"}[command], tmp_path / "ca.pem")
+    assert result.returncode == 3 and elapsed < 2.2 and result.stderr == ""
+
+
+def test_ssl_cert_file_that_is_a_fifo_ends_within_the_timeout():
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory:  # a short path: the first line is cut at 200
+        os.mkfifo(os.path.join(directory, "bundle.pem"))
+        result, elapsed = blocked_run("check_pryv_register", "-D", "pryv.test", "-v",
+                                      env={"SSL_CERT_FILE": directory + "/bundle.pem", "SSL_CERT_DIR": directory})
+    assert result.stdout == ("PRYV_REGISTER UNKNOWN - timed out after 2s while reading the system's trust store "
+                             "(SSL_CERT_FILE={0}/bundle.pem, SSL_CERT_DIR={0})\n".format(directory))
+    assert result.returncode == 3 and elapsed < 2.2
+
+
+def test_ssl_cert_dir_whose_issuer_file_is_a_fifo_ends_saying_where(tmp_path):
+    """OpenSSL opens the issuer's file in the handshake, and opens it again once the alarm interrupted it: the last
+    resort ends the run, naming the call and its stage."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("reg.pryv.test").configure_cert(server_context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    issuer_hash = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", str(tmp_path / "ca.pem")],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / "certs").mkdir()
+    os.mkfifo(tmp_path / "certs" / (issuer_hash + ".0"))
+    with HTTPFault(answer(pryv_ok), server_context) as server:
+        result, elapsed = blocked_run("check_pryv_register", "-D", "pryv.test", "-I", "127.0.0.1", "-p",
+                                      str(server.port), env={"SSL_CERT_DIR": str(tmp_path / "certs"),
+                                                             "SSL_CERT_FILE": None})
+    assert result.stdout == ("PRYV_REGISTER UNKNOWN - plugin did not finish within 2s: the call to "
+                             "https://reg.pryv.test:%d/healthmetrics01/check_username, at stage TLS, blocked\n"
+                             % server.port)
+    assert result.returncode == 3 and elapsed < 2.4
