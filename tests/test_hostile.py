@@ -20,7 +20,7 @@ from check_pryv.register_info import same_url
 from conftest import cannot, run_plugin
 from faultservers import HTTPFault, answer, http_response, json_answer, pryv_ok
 from realserver import BUILD
-from test_hardening import TOKEN, clean, first_line, http, pryv_error, reason_phrase, setup_platform
+from test_hardening import TOKEN, clean, first_line, http, no_piece, pryv_error, reason_phrase, setup_platform
 
 NODE = BUILD / "node" / "bin" / "node"
 
@@ -405,13 +405,6 @@ PASSWORD = "sweep-password-4-setup"
 def pieces(value):
     """Prefixes, suffixes and middles of a secret, as a platform may echo them: 8 characters and more."""
     return [value[:8], value[:14], value[:20], value[-8:], value[-13:], value[4:12], value[7:22], value[1:-1]]
-
-
-def no_piece(output, *secrets):
-    """Not one run of 8 characters of any of the secrets anywhere in `output`."""
-    for value in secrets:
-        for start in range(len(value) - 7):
-            assert value[start:start + 8] not in output, (value[start:start + 8], output)
 
 
 ECHOED = "/".join(pieces(SWEPT_TOKEN))
