@@ -59,18 +59,21 @@ def is_value(content):
     return True
 
 
+def is_stamp(value):
+    """Whether `value` is a time stamp as the core writes them (seconds, a JSON number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def later(modified, written_at):
     """Whether the core's `modified` stamps are numbers and the first is not before the second: the read-back's
     event was written after ours, by the core's own clock (a storage that lost our write keeps an older stamp)."""
-    stamps = (modified, written_at)
-    return all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in stamps) and modified >= written_at
+    return is_stamp(modified) and is_stamp(written_at) and modified >= written_at
 
 
 def age(event):
     """The order in which first runs at once keep the oldest event: by `created`, then by id."""
     created = event.get("created")
-    number = isinstance(created, (int, float)) and not isinstance(created, bool)
-    return (created if number else float("inf"), event["id"])
+    return (created if is_stamp(created) else float("inf"), event["id"])
 
 
 class Failed(Exception):
@@ -78,8 +81,8 @@ class Failed(Exception):
 
 
 class Outcome:
-    """What the write path found and did: `kind` is one of written, first, recreated, restored, refused,
-    differs, unreachable or skipped; `text` words it."""
+    """What the write path found and did: `kind` is one of written, first, concurrent, recreated, restored,
+    refused, differs, unreachable or skipped; `text` words it."""
 
     def __init__(self, kind, text=None):
         self.kind, self.text = kind, text
@@ -129,7 +132,7 @@ class WritePath(nagiosplugin.Resource):
             events = self.find()[0]
             events += [ours] if ours["id"] not in (event["id"] for event in events) else []
         kept = min(events, key=age)
-        removed = self.remove([event for event in events if event is not kept])
+        removed = self.remove([event for event in events if event["id"] != kept["id"]])  # one listed twice is one
         if ours is not None and kept["id"] == ours["id"]:
             written = ours
             kind = "first" if not stream_exists else "concurrent" if len(events) > 1 else "recreated"
@@ -147,7 +150,8 @@ class WritePath(nagiosplugin.Resource):
             "restored": "the event of stream %s was trashed by someone: restored" % self.stream,
         }[kind]
         if not self.read_back(kept["id"], value, written.get("modified")):
-            text = {"written": "event written"}.get(kind, text) + "; read back the newer value of a run at the same time"
+            text = "%s; read back the newer value of a run at the same time" % (
+                "event written" if kind == "written" else text)
         if removed:
             text += "; %d extra event%s of stream %s removed (made by first runs at once)" % (
                 removed, "s" * (removed > 1), self.stream)

@@ -162,8 +162,8 @@ class ScriptedCore:
     core that ignores the filter, or the events of child streams), answers the write path's calls as Pryv does,
     and records each call. `on_create` and `on_update` act as another run would, right after ours."""
 
-    def __init__(self, events=(), stream_exists=True, new_id=NEW_ID, on_create=None, on_update=None):
-        self.events = {e["id"]: e for e in events}
+    def __init__(self, events=(), stream_exists=True, new_id=NEW_ID, on_create=None, on_update=None, listings=1):
+        self.events, self.listings = {e["id"]: e for e in events}, listings
         self.stream_exists, self.new_id = stream_exists, new_id
         self.on_create, self.on_update = on_create, on_update
         self.calls = []
@@ -187,7 +187,7 @@ class ScriptedCore:
         if path == "/events" and method == "GET":
             if not self.stream_exists:
                 return json_answer(400, {"error": {"id": "unknown-referenced-resource", "message": "Unknown"}})
-            return json_answer(200, {"events": list(self.events.values())})
+            return json_answer(200, {"events": list(self.events.values()) * self.listings})
         if path == "/streams" and method == "POST":
             self.stream_exists = True
             return json_answer(201, {"stream": {"id": body["id"], "name": body["name"]}})
@@ -288,6 +288,13 @@ def test_write_later_run_removes_extra_events_and_keeps_the_oldest():
     assert list(core.events) == [OLDER_ID]
     assert core.calls[2:] == ["DELETE /events/" + NEW_ID] * 2 + ["DELETE /events/" + DIARY_ID,
                                                                  "PUT /events/" + OLDER_ID, "GET /events/" + OLDER_ID]
+
+
+def test_write_event_listed_twice_is_one_event():
+    core = ScriptedCore([event(OLDER_ID, STREAM, value(60), time.time() - 60)], listings=2)
+    result = write_run(core)
+    assert re.fullmatch(WRITE_EVENTS % "OK" + "event written and read back", first_line(result)), result.stdout
+    assert core.calls[2:] == ["PUT /events/" + OLDER_ID, "GET /events/" + OLDER_ID]
 
 
 @pytest.mark.parametrize("other, later, code, words", [
