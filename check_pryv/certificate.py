@@ -58,8 +58,12 @@ def _name(content):
 
 
 def _time(tag, content):
-    layout = "%y%m%d%H%M%SZ" if tag == UTC_TIME else "%Y%m%d%H%M%SZ"
-    return datetime.datetime.strptime(content.decode("ascii"), layout).replace(tzinfo=datetime.timezone.utc)
+    """A UTCTime or GeneralizedTime. UTCTime's two-digit year is 19YY from 50 to 99 and 20YY from 00 to 49
+    (RFC 5280 4.1.2.5.1): strptime's %y pivots at 69, and would read an expiry in 1968 as 2068."""
+    text = content.decode("ascii")
+    if tag == UTC_TIME:
+        text = ("19" if text[:2] >= "50" else "20") + text
+    return datetime.datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
 
 
 def _alt_names(content):

@@ -396,6 +396,7 @@ class Client:
         host, port = parsed.hostname, parsed.port or DEFAULT_PORT[parsed.scheme]
         started = time.monotonic()
         call = _Call([self.address] if self.address else [], self.deadline)
+        self.deadline.doing = lambda: "the call to %s, at stage %s," % (url, call.stage)
         try:
             with self.deadline.alarm():
                 if not call.addresses:
@@ -410,6 +411,8 @@ class Client:
             elapsed = time.monotonic() - started
             raise TransportError(call.stage, url, host, port, call.address, _reason(error), elapsed,
                                  self._rejected_certificate(error, call.address, host, port)) from None
+        finally:
+            self.deadline.doing = None
 
     def _rejected_certificate(self, error, address, host, port):
         """Long-output lines on the certificate that failed verification, fetched again unverified."""

@@ -29,6 +29,9 @@ class Deadline:
         self.seconds = seconds
         self.started = time.monotonic() - age
         self.expires = self.started + max(0.1, seconds - self.MARGIN)
+        # a function naming what the run is doing, for the last resort's message should it block where the alarm
+        # cannot interrupt it (in C code that retries, a hung network mount); None between such steps
+        self.doing = None
 
     def remaining(self):
         """Seconds left; raises DeadlineExceeded once there are none."""

@@ -350,19 +350,41 @@ def check_name_length(parser, args):
             parser.error("--username and --domain make the name %s..., over %d characters" % (longest[:40], MAX_NAME))
 
 
-def parse(parser, argv):
+def parse(parser, argv, trust=True):
+    """The arguments; with `trust`, the TLS trust loaded too (plugin.run loads it later, once its deadline runs)."""
     args = parser.parse_args(argv)
     check_name_length(parser, args)
-    if hasattr(args, "ca_cert"):
-        if args.ca_cert and args.insecure:
-            parser.error("--ca-cert and --insecure contradict each other")
-        import ssl
-
-        try:
-            args.tls = tls_context(args.ca_cert, args.insecure, args.scheme)
-        except ssl.SSLError:
-            parser.error("--ca-cert %s holds no PEM certificate" % args.ca_cert)
-        except OSError as error:
-            parser.error("cannot read --ca-cert %s: %s" % (args.ca_cert, error.strerror))
+    if trust:
+        load_trust(parser, args)
     args.verbose = min(args.verbose, 3)
     return args
+
+
+def load_trust(parser, args):
+    """args.tls, for the commands that have --ca-cert: the CA file or the system's store, read now. A FIFO or a
+    hung network mount blocks the read: plugin.run does it under its deadline."""
+    if not hasattr(args, "ca_cert"):
+        return
+    if args.ca_cert and args.insecure:
+        parser.error("--ca-cert and --insecure contradict each other")
+    import ssl
+
+    try:
+        args.tls = tls_context(args.ca_cert, args.insecure, args.scheme)
+    except ssl.SSLError:
+        parser.error("--ca-cert %s holds no PEM certificate" % args.ca_cert)
+    except OSError as error:
+        parser.error("cannot read --ca-cert %s: %s" % (args.ca_cert, error.strerror))
+
+
+def trust_source(args):
+    """Where the trust of a run is read from, in words: for a message saying that reading it blocked."""
+    if args.ca_cert:
+        return "the CA file %s (--ca-cert)" % args.ca_cert
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    given = ["%s=%s" % (name, os.environ[name]) for name in (paths.openssl_cafile_env, paths.openssl_capath_env)
+             if os.environ.get(name)]
+    return "the system's trust store (%s)" % (", ".join(given) or "%s, %s" % (paths.openssl_capath,
+                                                                               paths.openssl_cafile))

@@ -132,9 +132,12 @@ class Summary(nagiosplugin.Summary):
         return [printable(line) for line in self.details()]
 
 
-def _watchdog(delay, service, text):
+def _watchdog(delay, service, text, deadline):
     time.sleep(delay)
-    start.exit_with("%s UNKNOWN - %s\n" % (service, text), UNKNOWN)
+    doing = deadline.doing  # what blocked in a way the alarm did not interrupt (a hung network mount, a FIFO)
+    if doing:
+        text += ": %s blocked" % doing()
+    start.exit_with("%s UNKNOWN - %s\n" % (service, printable(text)[:200]), UNKNOWN)
 
 
 def run(service, parser, build, argv=None):
@@ -153,7 +156,7 @@ def run(service, parser, build, argv=None):
         nagiosplugin.Runtime.stdout = sys.stdout  # before the wrap (1.4 leaves it None: print's own sys.stdout)
     for value in parser.secrets(argv):
         secret.add(value)
-    args = options.parse(parser, argv)
+    args = options.parse(parser, argv, trust=False)  # the trust store is read below, under the deadline
     if args.verbose < 3:
         warnings.simplefilter("ignore")  # a library's warning on stderr would end up in the check's output
     deadline = Deadline(args.timeout, process_age())
@@ -161,8 +164,15 @@ def run(service, parser, build, argv=None):
     # stage; the watchdog thread is the last resort, should the main thread be stuck inside C code.
     # A bare thread: threading.Timer's start() waits until the new thread runs, some 0.2 ms of every check.
     _thread.start_new_thread(_watchdog, (max(0.0, deadline.started + args.timeout + 0.1 - time.monotonic()), service,
-                                         "plugin did not finish within %ds" % args.timeout))
+                                         "plugin did not finish within %ds" % args.timeout, deadline))
 
+    deadline.doing = lambda: "reading " + options.trust_source(args)
+    try:
+        with deadline.alarm():  # a FIFO as CA file blocks its open(): the alarm interrupts it
+            options.load_trust(parser, args)
+    except DeadlineExceeded:
+        _finish(service, "timed out after %ds while %s" % (args.timeout, deadline.doing()), args.verbose)
+    deadline.doing = None
     try:
         try:
             check = build(args, deadline)

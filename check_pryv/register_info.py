@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import nagiosplugin
 
-from check_pryv import probe
+from check_pryv import options, probe
 from check_pryv.client import DEFAULT_PORT, Answer, one_line
 
 REQUIRED_FIELDS = ("name", "api", "register", "access")  # what apps need to find and use the platform
@@ -127,11 +127,40 @@ class CountContext(nagiosplugin.Context):
 # ---- --service-info
 
 
+# What a service-info URL may hold for Python's urlsplit and the apps' WHATWG URL parser (Node, browsers) to read
+# the same scheme, host, port and path: a backslash, user info, percent-escapes, white space, a query or dot
+# segments are read differently by one of them (`http://evil.example\@127.0.0.1/` is host 127.0.0.1 for Python,
+# evil.example for apps).
+AUTHORITY_CHARACTERS = options.ALNUM | set(".-_{}[]:")
+PATH_CHARACTERS = options.ALNUM | set("-._~!$&'()*+,;=:@/{}")
+MAX_URL = 2048
+
+
+def unlike_apps(url):
+    """Why apps may read `url` otherwise than this plugin does, or None when they read it alike."""
+    if "\\" in url:
+        return "a backslash, which apps read as /"
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        return "user info before the host"
+    if (scheme.lower() not in DEFAULT_PORT or not separator or len(url) > MAX_URL
+            or not options.made_of(authority, AUTHORITY_CHARACTERS, MAX_URL)
+            or path and not options.made_of(path, PATH_CHARACTERS, MAX_URL)):
+        return "characters apps may read otherwise"
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return "a dot segment, which apps remove"
+    return None
+
+
 def same_url(found, expected, check_port):
     """Whether `found` is `expected`, up to the case of the host, a trailing slash, and a port that is the scheme's
-    default or the one the check uses (a platform may write its URLs with or without it)."""
+    default or the one the check uses (a platform may write its URLs with or without it); a URL that apps may read
+    otherwise (unlike_apps) is never the same."""
+    if unlike_apps(found):
+        return False
     try:
-        found, expected = urlsplit(found.strip()), urlsplit(expected)
+        found, expected = urlsplit(found), urlsplit(expected)
         port = found.port or DEFAULT_PORT.get(found.scheme.lower())
     except ValueError:  # an invalid port
         return False
@@ -160,6 +189,12 @@ class ServiceInfo(probe.Call):
         return lines
 
 
+def field_url(field, url):
+    """`register URL`, and why apps may read it otherwise when they may."""
+    why = unlike_apps(url)
+    return "%s %s" % (field, one_line(url, 100)) + (" (%s)" % why if why else "")
+
+
 class ServiceInfoContext(probe.AnswerContext):
     """Judges service/info: its required fields, and its api and register URLs against the platform checked."""
 
@@ -180,7 +215,7 @@ class ServiceInfoContext(probe.AnswerContext):
             name += " (version %s)" % one_line(version, 40)
         if lacking:
             return nagiosplugin.Critical, "service info of %s lacks %s" % (name, ", ".join(lacking))
-        wrong = ["%s %s" % (field, one_line(info[field], 100)) for field, expected in resource.expected.items()
+        wrong = [field_url(field, info[field]) for field, expected in resource.expected.items()
                  if not same_url(info[field], expected, resource.port)]
         if wrong:
             return nagiosplugin.Critical, "service info of %s does not match %s: %s" % (
