@@ -664,7 +664,7 @@ def certificate_with_an_8_byte_ip(tmp_path, days):
 
 
 @pytest.mark.parametrize("days, state, words", [
-    (100, "OK", r"OK - register knows healthmetrics01 \(200 in [0-9.]+s\) \| "),
+    (100, "OK", r"OK - register knows healthmetrics01 \(200 in [0-9.]+s\); database answers \| "),
     (10, "WARNING", r"WARNING - register knows healthmetrics01 \(200 in [0-9.]+s\); certificate expires in 9\.9 days "
                     r"\(\d{4}-\d\d-\d\d\) \| ")])
 def test_certificate_with_a_malformed_ip_address_is_judged_on_its_expiry(tmp_path, days, state, words):
