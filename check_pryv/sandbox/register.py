@@ -86,7 +86,9 @@ class Register:
             return access_error(400, "unknown-access-key", "Unknown or expired access key")
         info = self._service_info(request, None).body
         reply = {key: value for key, value in state.items() if key != "expires"}
-        reply["serviceInfo"] = {key: value for key, value in json.loads(info).items() if key != "meta"}
+        # the platform's configured service section: service/info's, without what that method adds
+        reply["serviceInfo"] = {key: value for key, value in json.loads(info).items()
+                                if key not in ("meta", "version", "features")}
         return json_reply(201, reply)
 
     def _sr_create_user(self, request, _):
