@@ -3,13 +3,16 @@
 
 The server answers check_username for a name it found before from a cache that never expires
 (components/storage/src/usersLocalIndex.ts, components/cache/src/index.ts): with PostgreSQL stopped, the health
-account's answer stays 200, while a fresh name and POST /reg/access reach the database and fail. The module runs a
+account's answer stays 200, while a fresh name and POST /reg/access reach the database and fail; the sandbox's
+fault database=down answers those calls as the server does then. The module runs a
 platform of its own, since stopping its database would disturb the session's other tests.
 """
 import re
 
 import pytest
+import requests
 
+from check_pryv.sandbox import Sandbox
 from conftest import cannot, run_plugin
 from realserver import running_real_server
 
@@ -57,7 +60,22 @@ def test_auth_request_answers_need_signin_twice(platform, mode):
     assert re.search(r"^url: %s$" % poll, result.stdout, re.M), result.stdout  # the key scrubbed like a token
 
 
-def test_database_stopped_is_critical_while_the_health_account_answers(platform):
+def answers(root, ca_file):
+    """What a client reads of the calls that need the database, and of the cached one: status, error id, message
+    (the database's port masked)."""
+    calls = [("GET", "reg/%s/check_username" % USER, None), ("GET", "reg/fresh01/check_username", None),
+             ("POST", "reg/access", {"requestingAppId": "check-pryv", "requestedPermissions": [
+                 {"streamId": "check-pryv", "level": "read"}]}), ("GET", "reg/access/nokey01", None)]
+    seen = []
+    for method, path, body in calls:
+        answer = requests.request(method, root + path, json=body, verify=ca_file, timeout=10)
+        error = answer.json().get("error") or {}
+        seen.append((path, answer.status_code, answer.json().get("reserved"), error.get("id"),
+                     re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", error.get("message", ""))))
+    return seen
+
+
+def test_database_stopped_is_critical_while_the_health_account_answers(platform, tmp_path):
     for mode in MODES:  # the health account's answer is in the server's cache from here on
         assert register(platform, mode).returncode == 0
     platform.stop_database()
@@ -71,6 +89,10 @@ def test_database_stopped_is_critical_while_the_health_account_answers(platform)
             assert_line(register(platform, mode, "--auth-request"), 2,
                         r"PRYV_REGISTER CRITICAL - auth request refused: 500 unexpected-error: An unexpected error "
                         r"occurred\. Our bad! .* \| " + AUTH_PERF)
+        with Sandbox(hostname=platform.hostname, username=USER, state_dir=str(tmp_path / "sandbox")) as sandbox:
+            sandbox.set_faults(database="down")
+            assert answers(platform.public_url, platform.ca_file) == answers(
+                "https://%s:%d/" % (sandbox.hostname, sandbox.http_port), sandbox.ca_file)
     finally:
         platform.start_database()
     for mode in MODES:  # the server reconnects by itself
