@@ -29,7 +29,8 @@ It yields a ``RealServer`` whose interface other tests rely on (keep it stable):
   the plugins see it. The server cannot run DNS mode with PostgreSQL as its platform DB (its config validation
   refuses it), so nginx maps ``reg.DOMAIN/X`` to ``/reg/X`` and ``USER.DOMAIN/X`` to ``/USER/X``, the routing that
   the server does itself in DNS mode, and rewrites the poll URL of ``reg.DOMAIN/access``'s answer to the core's
-  own host ``single.DOMAIN`` (passed through as is), as the server writes it in DNS mode; the certificate covers ``DOMAIN`` and ``*.DOMAIN``.
+  own host ``single.DOMAIN`` (passed through as is), as the server writes it in DNS mode; the certificate covers
+  ``DOMAIN`` and ``*.DOMAIN``.
 
 Session fixture ``real_dns`` (also in conftest.py): the server's own DNS code (``components/dns-server``) run by
 ``tests/realserver_dns.js`` beside the DNS-less core, on the same PostgreSQL, answering ``USER.DOMAIN`` with

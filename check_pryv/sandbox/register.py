@@ -18,7 +18,8 @@ RESERVED_WORDS = frozenset({"admin", "administrator", "healthcheck", "register",
 DNS_MODE_HOSTINGS = {"hosting1": True, "hosting2": False}  # name -> available
 # v2's message for a failed lookup of a name in PostgreSQL (components/storage/src/usersLocalIndex.ts)
 DATABASE_DOWN = "Unexpected error: connect ECONNREFUSED 127.0.0.1:5432"
-ACCESS_REQUEST_TTL = 3600  # seconds: an app sign-in request expires by itself (api-server/src/routes/reg/accessState.ts)
+# seconds: an app sign-in request expires by itself (components/api-server/src/routes/reg/accessState.ts)
+ACCESS_REQUEST_TTL = 3600
 FOREIGN_HOST = "access.example.invalid"  # where the fault auth-request=elsewhere sends the poll
 
 
