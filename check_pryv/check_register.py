@@ -12,7 +12,7 @@ platform's error id and message), on any other status (with Pryv's error id and 
 body), and when the register cannot be reached or does not answer in time (naming the stage: resolve, connect,
 TLS, response, body). Perfdata: `time` (seconds, the health account's request, connection included).
 
-One other question instead, with the same CRITICAL on a failed call or another status than 200:
+One other question instead, with the same CRITICAL on a failed call or an unexpected status:
   --hostings      GET /hostings: OK when every hosting is available, WARNING when some are not (named),
                   CRITICAL when none is, or when a --hosting NAME is not listed at all.
                   Perfdata hostings_available and hostings_total.
@@ -150,11 +150,10 @@ def build(args, deadline):
         from check_pryv import register_info  # the default question never loads it
 
         resource, contexts = register_info.question(args, client, target, bool(certificate_days))
-        contexts.append(plugin.TimeContext(args.warning, args.critical))
     else:
         resource = Register(client, target, args.username, bool(certificate_days))
-        contexts = [RegisterContext(args.username), DatabaseContext(), plugin.TimeContext(args.warning, args.critical)]
-        summary = Summary
+        contexts, summary = [RegisterContext(args.username), DatabaseContext()], Summary
+    contexts.append(plugin.TimeContext(args.warning, args.critical))  # --auth-request judges its own time
     if certificate_days:
         contexts.append(probe.CertificateContext(*certificate_days))
     return nagiosplugin.Check(resource, *contexts, summary(resource.question, resource.details))
