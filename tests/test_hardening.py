@@ -544,7 +544,7 @@ def test_one_skew_threshold_alone_judges_only_its_state(args, state, perfdata):
 @pytest.mark.parametrize("interim", [b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n",
                                      b"HTTP/1.1 102 Processing\r\n\r\n"])
 def test_interim_answers_before_the_final_one_are_skipped(interim):
-    with HTTPFault(answer(interim + json_answer(200, {"reserved": True}))) as server:
+    with HTTPFault(answer(lambda head: interim + pryv_ok(head))) as server:
         result = run_plugin("check_pryv_register", *http(server.port))
     assert first_line(result).startswith("PRYV_REGISTER OK - register knows healthmetrics01 (200 in ")
     assert result.returncode == 0
