@@ -47,13 +47,17 @@ class RegisterContext(probe.AnswerContext):
         self.username = username
 
     def judge(self, answer, resource):
-        body = answer.json
-        if not isinstance(body, dict) or not isinstance(body.get("reserved"), bool):
+        if not answered(answer):
             return None
-        if body["reserved"]:
+        if answer.json["reserved"]:
             return nagiosplugin.Ok, "register knows %s (200 in %s)" % (self.username,
                                                                         plugin.shown_seconds(answer.elapsed))
         return nagiosplugin.Warn, "register answers but no longer knows %s (reserved: false)" % self.username
+
+
+def answered(answer):
+    """Whether a 200 is a check_username answer: a JSON object with `reserved` true or false."""
+    return isinstance(answer.json, dict) and isinstance(answer.json.get("reserved"), bool)
 
 
 class Register(probe.Call):
@@ -67,7 +71,9 @@ class Register(probe.Call):
 
     def probe(self):
         yield from super().probe()
-        if isinstance(self.outcome, Answer) and self.outcome.status == 200:  # else its own metric says what fails
+        # only after a check_username answer: any other outcome is the news, said once by its own metric
+        outcome = self.outcome
+        if isinstance(outcome, Answer) and outcome.status == 200 and not outcome.capped and answered(outcome):
             self.fresh.call()
             yield nagiosplugin.Metric("database", self.fresh.outcome, context="database")
 
@@ -90,10 +96,9 @@ class DatabaseContext(probe.AnswerContext):
         return result
 
     def judge(self, answer, resource):
-        body = answer.json
-        if not isinstance(body, dict) or not isinstance(body.get("reserved"), bool):
+        if not answered(answer):
             return None
-        if body["reserved"]:
+        if answer.json["reserved"]:
             return nagiosplugin.Critical, "register database says a fresh name is taken (reserved: true)"
         return nagiosplugin.Ok, "database answers"
 
