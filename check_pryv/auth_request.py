@@ -47,12 +47,6 @@ def on_platform(url, target):
     return parts.scheme == target.scheme and port == target.port and same_host
 
 
-def status_of(answer):
-    """The `status` field of an answer's JSON body, or None."""
-    body = answer.json
-    return body.get("status") if isinstance(body, dict) else None
-
-
 class AuthRequest(probe.Call):
     """Measures: the sign-in request (its answer as the metric `auth_request`), then its poll when the request
     gave one on the platform's own host."""
@@ -117,13 +111,14 @@ class AuthRequestContext(nagiosplugin.Context):
                 answer.body_excerpt())
         poll = resource.poll
         if poll is None:
-            return nagiosplugin.Critical, "auth request's poll URL is not on %s: not followed (%s)" % (
-                resource.target.domain or resource.target.hostname, one_line(resource.poll_url, 80))
+            target = resource.target
+            return nagiosplugin.Critical, "auth request's poll URL is not on %s (%s, port %d): not followed (%s)" % (
+                target.domain or target.hostname, target.scheme, target.port, one_line(resource.poll_url, 80))
         if isinstance(poll, TransportError):
             return nagiosplugin.Critical, "auth request poll: %s" % poll
         if poll.status not in (200, 201) or poll.capped:
             return nagiosplugin.Critical, "auth request poll answered %s" % poll.problem()
-        if status_of(poll) != NEED_SIGNIN:
+        if not isinstance(poll.json, dict) or poll.json.get("status") != NEED_SIGNIN:
             return nagiosplugin.Critical, "auth request poll answered %d without NEED_SIGNIN: %s" % (
                 poll.status, poll.body_excerpt())
         return nagiosplugin.Ok, "auth request answered NEED_SIGNIN, and its poll too (%s)" % plugin.shown_seconds(

@@ -196,7 +196,8 @@ def test_auth_request_need_signin_is_ok(sandbox, mode):
     ({"auth-request": "lost"}, dnsless_args,
      "auth request poll answered 400 unknown-access-key: Unknown or expired access key"),
     ({"auth-request": "elsewhere"}, dns_mode_args,
-     "auth request's poll URL is not on pryv.test: not followed (https://access.example.invalid:{port}/access/***)"),
+     "auth request's poll URL is not on pryv.test (https, port {port}): not followed "
+     "(https://access.example.invalid:{port}/access/***)"),
 ], ids=["failing", "database-down", "lost", "elsewhere"])
 def test_auth_request_faults_are_critical(sandbox, faults, mode, text):
     sandbox.set_faults(**faults)
