@@ -38,16 +38,20 @@ class Call(nagiosplugin.Resource):
         self.outcome = self.certificate = self.certificate_error = None
 
     def probe(self):
-        try:
-            self.outcome = self.client.request("GET", self.url, headers=self.headers)
-        except TransportError as error:
-            self.outcome = error
+        self.call()
         self.read()  # before the first metric: nagiosplugin judges each one as it comes
         yield nagiosplugin.Metric(self.question, self.outcome, context=self.question)
         yield nagiosplugin.Metric("time", plugin.perf_seconds(self.outcome.elapsed), "s", min=0,
                                   max=self.client.deadline.seconds, context="time")
         if self.certificate_days:
             yield from self._certificate_days()
+
+    def call(self):
+        """Make the GET: its outcome is the Answer, or the TransportError that stopped it."""
+        try:
+            self.outcome = self.client.request("GET", self.url, headers=self.headers)
+        except TransportError as error:
+            self.outcome = error
 
     def read(self):
         """What a question reads off its outcome for its context, once the call is over."""

@@ -81,9 +81,11 @@ def json_answer(status, document, headers=()):
 
 
 def pryv_ok(request):
-    """What a healthy platform answers the register plugin (check_username) and the core plugin (events)."""
-    if b"/check_username" in request.split(b"\r\n", 1)[0]:
-        return json_answer(200, {"reserved": True})
+    """What a healthy platform answers the register plugin (check_username: the health account is taken, any other
+    name free) and the core plugin (events)."""
+    line = request.split(b"\r\n", 1)[0]
+    if b"/check_username" in line:
+        return json_answer(200, {"reserved": b"/healthmetrics01/check_username" in line})
     return json_answer(200, {"events": [], "meta": {"apiVersion": "1.9.3-open", "serverTime": time.time(),
                                                       "serial": "2019061301"}}, [("API-Version", "1.9.3-open")])
 

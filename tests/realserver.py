@@ -28,12 +28,15 @@ It yields a ``RealServer`` whose interface other tests rely on (keep it stable):
 - ``attachments_replaced_by_file(username)``: a context manager during which the user's attachments directory
   (``<storages.engines.sqlite.path>/<shard>/<user id>/attachments``) is a file, as when the file storage is gone:
   uploads answer ``500 unexpected-error`` (``ENOTDIR``); the directory is back after,
+- ``stop_database()`` / ``start_database()``: stop or restart its PostgreSQL alone (the server reconnects),
 - ``dnsless_args()``: the plugins' connection options for the HTTPS front (``--hostname --port --ca-cert``),
 - ``log_tail()``: the last lines of the server's, nginx's and PostgreSQL's logs,
 - ``domain`` ("pryv.test") and ``dns_mode_args()`` (``--domain --address 127.0.0.1 --port --ca-cert``): DNS mode as
   the plugins see it. The server cannot run DNS mode with PostgreSQL as its platform DB (its config validation
   refuses it), so nginx maps ``reg.DOMAIN/X`` to ``/reg/X`` and ``USER.DOMAIN/X`` to ``/USER/X``, the routing that
-  the server does itself in DNS mode; the certificate covers ``DOMAIN`` and ``*.DOMAIN``.
+  the server does itself in DNS mode, and rewrites the poll URL of ``reg.DOMAIN/access``'s answer to the core's
+  own host ``single.DOMAIN`` (passed through as is), as the server writes it in DNS mode; the certificate covers
+  ``DOMAIN`` and ``*.DOMAIN``.
 
 Session fixture ``real_dns`` (also in conftest.py): the server's own DNS code (``components/dns-server``) run by
 ``tests/realserver_dns.js`` beside the DNS-less core, on the same PostgreSQL, answering ``USER.DOMAIN`` with
@@ -123,11 +126,15 @@ class Postgres(Daemon):
     def start(self):
         self.run([postgres_bin("initdb"), "-D", str(self.data), "-U", "pryv", "--auth=trust", "-E", "UTF8",
                   "--no-instructions", "--no-sync"])
+        self.resume()
+        self.run([postgres_bin("createdb"), "-h", HOST, "-p", str(self.port), "-U", "pryv", "pryv"])
+
+    def resume(self):
+        """Start the server on the cluster made by start() (again, after stop())."""
         self.spawn(self.demote + [postgres_bin("postgres"), "-D", str(self.data), "-p", str(self.port),
                                   "-c", "listen_addresses=" + HOST, "-c", "unix_socket_directories=" + str(self.work),
                                   "-c", "fsync=off"])
         wait_until(self.ready, self, "PostgreSQL")
-        self.run([postgres_bin("createdb"), "-h", HOST, "-p", str(self.port), "-U", "pryv", "pryv"])
 
     def ready(self):
         return subprocess.run([postgres_bin("pg_isready"), "-q", "-h", HOST, "-p", str(self.port)],
@@ -181,6 +188,18 @@ http {{
         listen {host}:{port} ssl;
         server_name reg.{domain};
         location / {{ proxy_pass http://{host}:{backend}/reg$request_uri; }}
+        # an app sign-in request's poll URL, as the server in DNS mode writes it: on its core's own host,
+        # https://CORE-ID.DOMAIN/reg/access/KEY (routes/reg/access.ts, config/plugins/core-identity.js)
+        proxy_set_header Host $http_host;
+        proxy_set_header Accept-Encoding "";
+        sub_filter_types application/json;
+        sub_filter_once off;
+        sub_filter '"https://{host}:{port}/reg/access/' '"https://single.{domain}:{port}/reg/access/';
+    }}
+    server {{
+        listen {host}:{port} ssl;
+        server_name single.{domain};
+        location / {{ proxy_pass http://{host}:{backend}; }}
     }}
     server {{
         listen {host}:{port} ssl;
@@ -276,6 +295,12 @@ class RealServer:
 
     def stop_backend(self):
         self.core.stop()
+
+    def stop_database(self):
+        self.postgres.stop()
+
+    def start_database(self):
+        self.postgres.resume()
 
     def start_backend(self):
         self.core.start()

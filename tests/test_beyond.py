@@ -67,7 +67,7 @@ def expired(tmp_path_factory):
 @MODES
 def test_certificate_far_from_expiry_is_ok_with_perfdata(sandbox, mode):
     result = register(sandbox, "--certificate-days", "30,14", mode=mode)
-    assert_line(result, 0, r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\) \| "
+    assert_line(result, 0, r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\); database answers \| "
                            r"certificate_days=\d+(\.\d)?;30:;14: %s" % (TIME, REG_TIME))
     result = core(sandbox, "--certificate-days", "30,14", mode=mode)
     assert_line(result, 0, r"PRYV_CORE OK - events answered 200 in %s \(API 1\.9\.3-open\) \| "
@@ -98,7 +98,7 @@ def test_certificate_below_critical_days_is_critical(short_lived, mode):
 
 def test_certificate_warn_only_is_critical_once_expired_only(short_lived):
     result = register(short_lived, "--certificate-days", "5")
-    assert_line(result, 0, r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\) \| "
+    assert_line(result, 0, r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\); database answers \| "
                            r"certificate_days=9\.9;5:;0: %s" % (TIME, REG_TIME))
     result = register(short_lived, "--certificate-days", "10.5")
     assert result.returncode == 1 and "certificate expires in 9.9 days" in first_line(result), result.stdout

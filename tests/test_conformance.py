@@ -98,6 +98,14 @@ def account(name, **changes):
     return {key: value for key, value in body.items() if value is not None}
 
 
+def auth_request(**changes):
+    """An app's sign-in request, as check_pryv_register --auth-request makes it."""
+    body = {"requestingAppId": "check-pryv", "languageCode": "en",
+            "requestedPermissions": [{"streamId": "check-pryv", "level": "read", "defaultName": "check-pryv"}]}
+    body.update(changes)
+    return {key: value for key, value in body.items() if value is not None}
+
+
 TRUSTED = {"Origin": "{trusted_origin}"}
 HEALTH = {"Authorization": "{health_token}"}
 PERSONAL = {"Authorization": "{personal_token}"}
@@ -184,6 +192,11 @@ CASES = [
     Case("attachment-read-no-token", "GET", "{user}/events/{note_event}/{file_id}"),
     Case("attachment-read-unknown", "GET", "{user}/events/{note_event}/nosuchfile", HEALTH),
     Case("attachment-delete-unknown", "DELETE", "{user}/events/{note_event}/nosuchfile", HEALTH),
+    Case("auth-request", "POST", "reg/access", body=auth_request()),
+    Case("auth-request-no-app-id", "POST", "reg/access", body=auth_request(requestingAppId=None)),
+    Case("auth-request-no-permissions", "POST", "reg/access", body=auth_request(requestedPermissions=[])),
+    Case("auth-request-poll", "GET", "reg/access/{access_key}"),
+    Case("auth-request-poll-unknown-key", "GET", "reg/access/nokey" + SUFFIX),
 ]
 REG, CORE = "reg.{domain}", "{user}.{domain}"  # DNS mode: the register's and the account's host names
 CASES += [
@@ -192,6 +205,7 @@ CASES += [
     Case("dns-register-check-username-invalid", "GET", "Bad_Name/check_username", host=REG),
     Case("dns-register-service-info", "GET", "service/info", host=REG),
     Case("dns-register-hostings", "GET", "hostings", host=REG),
+    Case("dns-register-auth-request", "POST", "access", body=auth_request(), host=REG),
     Case("dns-core-login", "POST", "auth/login", TRUSTED, login_body(), host=CORE),
     Case("dns-core-events", "GET", "events?limit=1", HEALTH, host=CORE),
     Case("dns-core-events-no-token", "GET", "events?limit=1", host=CORE),
@@ -276,8 +290,9 @@ class Platform:
         expired = self.expect(201, "POST", USER + "/accesses", personal,
                               {"name": "expired", "permissions": [{"streamId": "*", "level": "read"}],
                                "expireAfter": 0})["access"]["token"]
+        access_key = self.expect(201, "POST", "reg/access", body=auth_request())["key"]  # a request to poll
         self.context.update(personal_token=session["token"], health_token=health, expired_token=expired,
-                            health_basic=base64.b64encode((health + ":").encode()).decode())
+                            health_basic=base64.b64encode((health + ":").encode()).decode(), access_key=access_key)
 
     def expect(self, status, method, path, headers=None, body=None):
         response = self.send(method, path, headers, body)

@@ -550,7 +550,7 @@ def test_one_skew_threshold_alone_judges_only_its_state(args, state, perfdata):
 @pytest.mark.parametrize("interim", [b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n",
                                      b"HTTP/1.1 102 Processing\r\n\r\n"])
 def test_interim_answers_before_the_final_one_are_skipped(interim):
-    with HTTPFault(answer(interim + json_answer(200, {"reserved": True}))) as server:
+    with HTTPFault(answer(lambda head: interim + pryv_ok(head))) as server:
         result = run_plugin("check_pryv_register", *http(server.port))
     assert first_line(result).startswith("PRYV_REGISTER OK - register knows healthmetrics01 (200 in ")
     assert result.returncode == 0
@@ -670,7 +670,7 @@ def certificate_with_an_8_byte_ip(tmp_path, days):
 
 
 @pytest.mark.parametrize("days, state, words", [
-    (100, "OK", r"OK - register knows healthmetrics01 \(200 in [0-9.]+s\) \| "),
+    (100, "OK", r"OK - register knows healthmetrics01 \(200 in [0-9.]+s\); database answers \| "),
     (10, "WARNING", r"WARNING - register knows healthmetrics01 \(200 in [0-9.]+s\); certificate expires in 9\.9 days "
                     r"\(\d{4}-\d\d-\d\d\) \| ")])
 def test_certificate_with_a_malformed_ip_address_is_judged_on_its_expiry(tmp_path, days, state, words):

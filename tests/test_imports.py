@@ -146,11 +146,13 @@ def test_plugin_run_loads_only_its_libraries(module):
 
 @pytest.mark.skipif(importlib.util.find_spec("check_pryv.register_info") is None, reason="no register_info module")
 def test_register_check_skips_the_other_register_questions():
-    """check_pryv.register_info (--hostings, --service-info) is loaded only when one of them is asked."""
+    """check_pryv.register_info (--hostings, --service-info) and check_pryv.auth_request (--auth-request) are loaded
+    only when one of them is asked."""
     modules, done = loaded("check_pryv.check_register", "run",
                            *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_register"]])
     assert done.stdout.startswith("PRYV_REGISTER"), done.stdout + done.stderr
     assert "check_pryv.register_info" not in modules
+    assert "check_pryv.auth_request" not in modules
 
 
 @pytest.mark.parametrize("module", sorted(m for m, kind in PLUGINS.items() if kind == "http"))

@@ -181,6 +181,24 @@ def test_nagios_accepts_the_shipped_files(tmp_path):
     assert re.search(r"Checked 4 service dependencies$", report, re.M), report  # DNS -> register, core; register -> core
 
 
+def test_nagios_accepts_the_shipped_optional_services_uncommented(tmp_path):
+    """The commented-out definitions of pryv-services.cfg.example (beyond the guide, the platform's parts and their
+    dependency), uncommented as an admin would, are valid too."""
+    binary = nagios_binary()
+    stock = tmp_path / "stock-objects.cfg"
+    stock.write_text(STOCK_OBJECTS)
+    services = tmp_path / "pryv-services.cfg"
+    services.write_text(re.sub(r"^#(define |    |\})", r"\1", SERVICES_EXAMPLE.read_text(), flags=re.M))
+    conf = main_config(tmp_path, [stock, COMMANDS_CFG, services], RESOURCE_EXAMPLE)
+    proc = subprocess.run([binary, "-v", str(conf)], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 0, report
+    assert re.search(r"Total Warnings:\s+0\b", report), report
+    assert re.search(r"Checked 12 services\.", report), report  # 5, 3 beyond the guide, 4 of the platform's parts
+    assert re.search(r"Checked 7 service dependencies$", report, re.M), report  # 4, and core -> its 3 parts
+
+
 def test_nagios_accepts_the_sandbox_printed_config(tmp_path, sandbox_session):
     """check_pryv_sandbox --print-config nagios: hosts, services and dependencies that nagios4 -v accepts."""
     from check_pryv.sandbox import configs

@@ -122,7 +122,7 @@ def test_setup_refused_field_shows_the_platform_words(real_server, tmp_path):
 
 def test_register_knows_the_account(real_server, health):
     assert_line(register(real_server), 0,
-                r"PRYV_REGISTER OK - register knows %s \(200 in %s\) \| %s" % (USER, TIME, PERF_TIME))
+                r"PRYV_REGISTER OK - register knows %s \(200 in %s\); database answers \| %s" % (USER, TIME, PERF_TIME))
 
 
 def test_register_hostings(real_server):
@@ -141,7 +141,7 @@ def test_certificate_days_judge_nginx_certificate(real_server, health):
     days = r"(19\.9|20\.0)"  # CERT_DAYS, less the time since the start
     date = real_server.cert_not_after.strftime("%Y-%m-%d")
     assert_line(register(real_server, "--certificate-days", "10,5"), 0,
-                r"PRYV_REGISTER OK - register knows %s \(200 in %s\) \| certificate_days=%s;10:;5: %s"
+                r"PRYV_REGISTER OK - register knows %s \(200 in %s\); database answers \| certificate_days=%s;10:;5: %s"
                 % (USER, TIME, days, PERF_TIME))
     assert_line(register(real_server, "--certificate-days", "30,10"), 1,
                 r"PRYV_REGISTER WARNING - register knows %s \(200 in %s\); certificate expires in %s days \(%s\) \| "
@@ -235,7 +235,7 @@ def test_dns_mode_dns_unknown_user_is_critical(real_dns):
 
 def test_dns_mode_register_and_core(real_server, health):
     assert_line(run_plugin("check_pryv_register", *real_server.dns_mode_args(), "--username", USER), 0,
-                r"PRYV_REGISTER OK - register knows %s \(200 in %s\) \| %s" % (USER, TIME, PERF_TIME))
+                r"PRYV_REGISTER OK - register knows %s \(200 in %s\); database answers \| %s" % (USER, TIME, PERF_TIME))
     assert_line(run_plugin("check_pryv_core", *real_server.dns_mode_args(), "--username", USER,
                            "--token-file", str(health[1])), 0,
                 r"PRYV_CORE OK - events answered 200 in %s \(API %s\) \| %s" % (TIME, API, CORE_PERF))

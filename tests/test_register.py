@@ -17,7 +17,8 @@ def first_line(result):
 def test_register_knows_health_account_is_ok(sandbox, mode):
     result = run_plugin("check_pryv_register", *mode(sandbox))
     assert result.returncode == 0, result.stdout
-    assert re.match(r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\)%s" % (TIME, PERF),
+    assert re.match(r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\); database answers%s"
+                    % (TIME, PERF),
                     first_line(result)), result.stdout
     assert result.stderr == ""
 
@@ -160,3 +161,55 @@ def test_register_inside_range_alert_says_inside(sandbox, warning, words):
     assert result.returncode == 1, result.stdout
     assert re.match(r"PRYV_REGISTER WARNING - register knows healthmetrics01 \(200 in (\d\.\d{3})s\); "
                     r"response time \1s %s \| time=" % re.escape(words), first_line(result)), result.stdout
+
+
+# ---- the register's database (default) and --auth-request: faults database, auth-request
+
+
+@pytest.mark.parametrize("mode, error", [
+    (dns_mode_args, "500 INTERNAL_ERROR: Internal error"),
+    (dnsless_args, "500 unexpected-error: Unexpected error: connect ECONNREFUSED 127.0.0.1:5432"),
+], ids=["dns-mode", "dns-less"])
+def test_register_database_down_is_critical_though_the_health_account_answers(sandbox, mode, error):
+    sandbox.set_faults(database="down")
+    result = run_plugin("check_pryv_register", *mode(sandbox), "-v")
+    assert result.returncode == 2, result.stdout
+    assert re.match(r"PRYV_REGISTER CRITICAL - register knows healthmetrics01 \(200 in %s\); register database "
+                    r"answered %s$" % (TIME, re.escape(error)), first_line(result)), result.stdout
+    assert re.search(r"^fresh name:\nurl: https://\S+/check-pryv-[0-9a-f]{12}/check_username$", result.stdout,
+                     re.M), result.stdout
+
+
+@pytest.mark.parametrize("mode", [dns_mode_args, dnsless_args], ids=["dns-mode", "dns-less"])
+def test_auth_request_need_signin_is_ok(sandbox, mode):
+    result = run_plugin("check_pryv_register", *mode(sandbox), "--auth-request", "-w", "5")
+    assert result.returncode == 0, result.stdout
+    assert re.match(r"PRYV_REGISTER OK - auth request answered NEED_SIGNIN, and its poll too \(%s\) \| "
+                    r"auth_request_time=\d+\.?\d*s;5;;0;10$" % TIME, first_line(result)), result.stdout
+
+
+@pytest.mark.parametrize("faults, mode, text", [
+    ({"auth-request": "failing"}, dnsless_args, "auth request refused: 500 unexpected-error: An unexpected error "
+                                                "occurred. Our bad! Please accept our humble apologies and notify us "
+                                                "if it happens repeatedly. Thank ..."),
+    ({"database": "down"}, dns_mode_args, "auth request refused: 500 INTERNAL_ERROR: Internal error"),
+    ({"auth-request": "lost"}, dnsless_args,
+     "auth request poll answered 400 unknown-access-key: Unknown or expired access key"),
+    ({"auth-request": "elsewhere"}, dns_mode_args,
+     "auth request's poll URL is not on pryv.test (https, port {port}): not followed "
+     "(https://access.example.invalid:{port}/access/***)"),
+], ids=["failing", "database-down", "lost", "elsewhere"])
+def test_auth_request_faults_are_critical(sandbox, faults, mode, text):
+    sandbox.set_faults(**faults)
+    result = run_plugin("check_pryv_register", *mode(sandbox), "--auth-request", "-vvv")
+    assert result.returncode == 2, result.stdout
+    assert first_line(result) == "PRYV_REGISTER CRITICAL - " + text.format(port=sandbox.http_port), result.stdout
+    assert result.stdout.splitlines()[-1].startswith("| auth_request_time="), result.stdout
+    assert not re.search(r"/access/(?!\*\*\*)", result.stdout), result.stdout  # the request's key never shown
+
+
+def test_auth_request_poll_url_on_the_platform_is_followed_once(sandbox):
+    result = run_plugin("check_pryv_register", *dnsless_args(sandbox), "--auth-request", "-v")
+    assert result.returncode == 0, result.stdout
+    root = "https://localhost:%d/reg/access" % sandbox.http_port
+    assert re.findall(r"^url: (.*)$", result.stdout, re.M) == [root, root + "/***"]

@@ -20,6 +20,8 @@ FAULT_CHOICES = {
     "hfs": ("ok", "hung", "dead"),
     "file-storage": ("ok", "gone"),
     "core-down": ("none", *DNS_MODE_HOSTINGS),
+    "database": ("ok", "down"),
+    "auth-request": ("ok", "failing", "lost", "elsewhere"),
 }
 NUMERIC_FAULTS = {"delay": (0, 3600), "skew": (-1e6, 1e6)}  # seconds: (lowest, highest)
 TEXT_FAULTS = {"api-version": re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,39}")}  # name: what a value must match

@@ -10,6 +10,9 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 API_VERSION = "1.9.3-open"
 SERIAL = "2019061301"
+# v2's public message for an error it does not name (components/errors/src/errorHandling.ts)
+UNEXPECTED_ERROR = ("An unexpected error occurred. Our bad! Please accept our humble apologies and notify us if it "
+                    "happens repeatedly. Thank you.")
 
 # service-register's messages: id -> (message, detail)
 SR_MESSAGES = {

@@ -16,9 +16,9 @@ from .core import CORE_ROUTES, METHOD_IDS, USERNAME_RE, Core, integrity, new_id,
 from .cores import Cores
 from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
-from .messages import (API_VERSION, Abort, add_cors, api_error, bad_gateway, json_reply, preflight, root_index,
-                       unknown_resource)
-from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
+from .messages import (API_VERSION, UNEXPECTED_ERROR, Abort, add_cors, api_error, bad_gateway, json_reply, preflight,
+                       root_index, unknown_resource)
+from .register import DATABASE_DOWN, DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
 from .attachments import Attachments, attachment_route
 from .series import Series, series_route
@@ -117,6 +117,7 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
         with self._lock:
             self._faults = dict(DEFAULT_FAULTS)
             self._users = {}
+            self._access_requests = {}  # app sign-in requests (POST /reg/access) by key
             user = self._add_user(self.username, self.password, f"{self.username}@{self.domain}", "en")
             health = self._add_access(user, "shared", "metricsAccess", [{"streamId": "*", "level": "manage"}],
                                       created_by="system", token=self.token)
@@ -223,6 +224,11 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
         route, name = "/" + path.strip("/"), None
         if route.endswith("/check_username") and route.count("/") == 2:
             route, name = "/:username/check_username", route.split("/")[1]
+        elif route.startswith("/access/") and route.count("/") == 2:
+            route, name = "/access/:key", route.split("/")[2]
+        # the health account's name is in v2's cache of the names it found, which never expires
+        if self._faults["database"] == "down" and route == "/:username/check_username" and name != self.username:
+            return self._database_failure(request, DATABASE_DOWN)
         handler = (SR_ROUTES if dns_mode else DNSLESS_REGISTER_ROUTES).get((request.route_method, route))
         return handler(self, request, name) if handler else unknown_resource()
 
@@ -235,6 +241,8 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
             return preflight()
         if (request.route_method, route) == ("GET", "/"):  # before the user is looked up (routes/root.ts)
             return root_index(request)
+        if self._faults["database"] == "down":
+            return api_error(500, "unexpected-error", UNEXPECTED_ERROR)
         user = self._user(username)
         if self._core_down(user):
             return bad_gateway()

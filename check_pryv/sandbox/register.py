@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
+import time
 
 from .core import USERNAME_MESSAGE, USERNAME_RE, Core, is_text, matches
-from .messages import SERIAL, invalid_parameters, json_reply, meta, param_error, root_index, sr_error
+from .messages import (SERIAL, UNEXPECTED_ERROR, api_error, invalid_parameters, json_reply, meta, param_error,
+                       root_index, sr_error)
 
 HOSTING_RE = re.compile(r"[A-Za-z0-9.-]{4,70}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 RESERVED_WORDS = frozenset({"admin", "administrator", "healthcheck", "register", "registry",
                             "support", "system", "pryvio"})
 DNS_MODE_HOSTINGS = {"hosting1": True, "hosting2": False}  # name -> available
+# v2's message for a failed lookup of a name in PostgreSQL (components/storage/src/usersLocalIndex.ts)
+DATABASE_DOWN = "Unexpected error: connect ECONNREFUSED 127.0.0.1:5432"
+# seconds: an app sign-in request expires by itself (components/api-server/src/routes/reg/accessState.ts)
+ACCESS_REQUEST_TTL = 3600
+FOREIGN_HOST = "access.example.invalid"  # where the fault auth-request=elsewhere sends the poll
 
 
 class Register:
@@ -33,6 +42,55 @@ class Register:
         if not USERNAME_RE.fullmatch(name):  # no trimming nor lower-casing here
             return invalid_parameters(param_error("username", "username-invalid", USERNAME_MESSAGE))
         return json_reply(200, {"reserved": self._user(name) is not None, "meta": meta()})
+
+    def _database_failure(self, request, message=UNEXPECTED_ERROR):
+        """The reply of a call whose database is down: v2 words a failed lookup of a name (DATABASE_DOWN), hides
+        other causes behind its generic message; service-register has one word for all."""
+        if request.dns_mode:
+            return json_reply(500, {"id": "INTERNAL_ERROR", "message": "Internal error"})
+        return api_error(500, "unexpected-error", message)
+
+    def _access_request(self, request, _):
+        """An app's sign-in request (v2's POST /reg/access, components/api-server/src/routes/reg/access.ts): stored
+        until it expires; the poll URL is the register's (DNS mode) or the host's /reg/."""
+        body = request.json()
+        body = body if isinstance(body, dict) else {}
+        app_id, permissions = body.get("requestingAppId"), body.get("requestedPermissions")
+        if not app_id or not isinstance(app_id, str):
+            return access_error(400, "invalid-parameters", "Missing or invalid requestingAppId")
+        if not isinstance(permissions, list) or not permissions:
+            return access_error(400, "invalid-parameters", "Missing or invalid requestedPermissions")
+        fault = self._faults["auth-request"]
+        if fault == "failing" or self._faults["database"] == "down":  # it stores the request
+            return self._database_failure(request)
+        now = time.time()
+        self._access_requests = {key: state for key, state in self._access_requests.items()
+                                 if state["expires"] > now}  # the platform sweeps expired requests
+        key = secrets.token_urlsafe(12)[:16]
+        host = FOREIGN_HOST if fault == "elsewhere" else f"reg.{self.domain}" if request.dns_mode else self.hostname
+        poll = self._url(host, ("/access/" if request.dns_mode else "/reg/access/") + key)
+        self._access_requests[key] = {
+            "status": "NEED_SIGNIN", "key": key, "requestingAppId": app_id, "requestedPermissions": permissions,
+            "poll": poll, "authUrl": None, "poll_rate_ms": 1000, "lang": body.get("languageCode") or "en",
+            "returnURL": body.get("returnURL"), "oauthState": body.get("oauthState") or None,
+            "clientData": body.get("clientData") or None, "expires": now + ACCESS_REQUEST_TTL}
+        return json_reply(201, {"status": "NEED_SIGNIN", "key": key, "authUrl": None, "poll": poll,
+                                "poll_rate_ms": 1000})
+
+    def _access_poll(self, request, key):
+        """The poll of a sign-in request (GET /reg/access/:key): 201 NEED_SIGNIN with the request and the service
+        info, until it expires; the fault auth-request=lost answers as v2 when its store lost the request."""
+        if self._faults["database"] == "down":
+            return self._database_failure(request)
+        state = self._access_requests.get(key)
+        if state is None or state["expires"] <= time.time() or self._faults["auth-request"] == "lost":
+            return access_error(400, "unknown-access-key", "Unknown or expired access key")
+        info = self._service_info(request, None).body
+        reply = {key: value for key, value in state.items() if key != "expires"}
+        # the platform's configured service section: service/info's, without what that method adds
+        reply["serviceInfo"] = {key: value for key, value in json.loads(info).items()
+                                if key not in ("meta", "version", "features")}
+        return json_reply(201, reply)
 
     def _sr_create_user(self, request, _):
         body = request.json()
@@ -106,12 +164,20 @@ class Register:
         return json_reply(200, info)
 
 
+
+def access_error(status, error_id, message):
+    """An error of v2's /reg/access routes: written by the route itself, with no `meta`."""
+    return json_reply(status, {"error": {"id": error_id, "message": message}})
+
+
 SR_ROUTES = {
     ("GET", "/:username/check_username"): Register._sr_check_username,
     ("POST", "/user"): Register._sr_create_user,
     ("POST", "/users"): Core._create_user,
     ("GET", "/hostings"): Register._hostings,
     ("GET", "/service/info"): Register._service_info,
+    ("POST", "/access"): Register._access_request,
+    ("GET", "/access/:key"): Register._access_poll,
 }
 DNSLESS_REGISTER_ROUTES = {  # open-pryv.io's: the register's, but for check_username and POST /user
     **SR_ROUTES,
