@@ -62,7 +62,9 @@ def make_parser():
                            help="with --hostings: judge this hosting only (repeatable); CRITICAL when the "
                                 "register does not list it")
     options.add_family_options(options.add_connection_options(parser))
-    options.add_certificate_option(options.add_limit_options(parser))
+    limits = options.add_limit_options(parser)
+    options.add_certificate_option(limits)
+    options.add_extended_perfdata_option(limits)
     return parser
 
 
@@ -86,6 +88,7 @@ def build(args, deadline):
                               certificate_days=bool(certificate_days))
         contexts = [RegisterContext(args.username)]
     contexts.append(plugin.TimeContext(args.warning, args.critical))
+    contexts += probe.phase_contexts(args, resource)
     if certificate_days:
         contexts.append(probe.CertificateContext(*certificate_days))
     return nagiosplugin.Check(resource, *contexts, plugin.Summary(resource.question, resource.details))
