@@ -168,6 +168,7 @@ def make_parser():
     limits.add_argument("--skew-critical", type=options.seconds, metavar="SECONDS",
                         help="CRITICAL when the server's clock is off by more than SECONDS")
     options.add_certificate_option(limits)
+    options.add_extended_perfdata_option(limits)
     limits.add_argument("--expect-api-version", type=api_version_prefix, metavar="PREFIX",
                         help="WARNING when the API version the core reports does not start with PREFIX "
                              "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
@@ -233,6 +234,7 @@ def build(args, deadline):
     resource = Core(client, target, args.username, token, bool(certificate_days), bool(args.expect_api_version))
     contexts = [CoreContext(), plugin.TimeContext(args.warning, args.critical),
                 plugin.SkewContext(args.skew_warning, args.skew_critical)]
+    contexts += probe.phase_contexts(args, resource)
     if certificate_days:
         contexts.append(probe.CertificateContext(*certificate_days))
     if args.expect_api_version:

@@ -131,7 +131,9 @@ def make_parser():
                            help="with --hostings: judge this hosting only (repeatable); CRITICAL when the "
                                 "register does not list it")
     options.add_family_options(options.add_connection_options(parser))
-    options.add_certificate_option(options.add_limit_options(parser))
+    limits = options.add_limit_options(parser)
+    options.add_certificate_option(limits)
+    options.add_extended_perfdata_option(limits)
     return parser
 
 
@@ -159,6 +161,7 @@ def build(args, deadline):
         resource = Register(client, target, args.username, bool(certificate_days))
         contexts, summary = [RegisterContext(args.username), DatabaseContext()], Summary
     contexts.append(plugin.TimeContext(args.warning, args.critical))  # --auth-request judges its own time
+    contexts += probe.phase_contexts(args, resource)
     if certificate_days:
         contexts.append(probe.CertificateContext(*certificate_days))
     return nagiosplugin.Check(resource, *contexts, summary(resource.question, resource.details))

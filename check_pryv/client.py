@@ -48,15 +48,22 @@ class TransportError(Exception):
         "resolve": "cannot resolve {host}",
         "connect": "cannot connect to {endpoint}",
         "TLS": "TLS handshake with {endpoint} failed",
+        "proxy": "proxy {endpoint}",
         "response": "no answer from {endpoint}",
         "body": "answer from {endpoint} incomplete",
     }
 
-    def __init__(self, stage, url, host, port, address, reason, elapsed, certificate=None):
+    def __init__(self, stage, url, host, port, address, reason, elapsed, certificate=None, proxy=None):
         self.stage, self.url, self.address = stage, url, address
         self.elapsed, self.certificate = elapsed, certificate or []
-        endpoint = "%s:%s" % (host, port) + (" (%s)" % address if address and address != host else "")
-        super().__init__("%s: %s" % (self.WHAT[stage].format(host=host, endpoint=endpoint), reason))
+        if proxy and stage in ("resolve", "connect", "proxy"):  # --proxy: these stages are the proxy's
+            name = proxy[0] if stage == "proxy" else "proxy " + proxy[0]
+            endpoint = "%s:%s" % (name, proxy[1]) + (" (%s)" % address if address and address != proxy[0] else "")
+        elif proxy:  # the platform, through the proxy's tunnel
+            name, endpoint = host, "%s:%s (through proxy %s:%s)" % (host, port, *proxy)
+        else:
+            name, endpoint = host, "%s:%s" % (host, port) + (" (%s)" % address if address and address != host else "")
+        super().__init__("%s: %s" % (self.WHAT[stage].format(host=name, endpoint=endpoint), reason))
 
     def details(self):
         return ["url: %s" % self.url, "failed at stage: %s" % self.stage, "address: %s" % (self.address or "none"),
@@ -96,8 +103,10 @@ class Target:
 class Answer:
     """A complete HTTP answer, as the plugins judge it."""
 
-    def __init__(self, url, status, reason, headers, body, elapsed, address, capped, peer_certificate=None):
+    def __init__(self, url, status, reason, headers, body, elapsed, address, capped, peer_certificate=None,
+                 phases=None):
         self.url, self.status, self.reason, self.headers = url, status, reason, headers
+        self.phases = phases or {}  # check_http -E's phases of the call (_Call.phases)
         self.body, self.elapsed, self.address, self.capped = body, elapsed, address, capped
         self.peer_certificate = peer_certificate  # DER, as the TLS handshake of this very request got it
         self.received_at = time.time()
@@ -194,11 +203,30 @@ class Answer:
 class _Call:
     """The state of the one call in progress, shared with the connection classes below."""
 
-    def __init__(self, addresses, deadline):
-        self.addresses, self.deadline = addresses, deadline
+    def __init__(self, addresses, deadline, started, proxy=None):
+        self.addresses, self.deadline, self.proxy = addresses, deadline, proxy
         self.stage = "connect"
         self.address = None
         self.certificate = None  # the server's certificate (DER), once the TLS handshake is done
+        self.marks = {"start": started}  # when each phase of the call ended (time.monotonic()), for Answer.phases
+
+    def mark(self, phase):
+        self.marks[phase] = time.monotonic()
+
+    # check_http -E's phases, each from the end of the one before: (perfdata label, the mark that ends it)
+    PHASES = (("time_resolve", "resolve"), ("time_connect", "connect"), ("time_connect", "proxy"),
+              ("time_ssl", "TLS"), ("time_headers", "sent"), ("time_firstbyte", "headers"))
+
+    def phases(self, ended):
+        """{label: seconds} of the phases the call went through, time_transfer last: they add up to its time.
+        With a proxy, time_connect holds the TCP connection to the proxy and its CONNECT exchange."""
+        phases, previous = {}, self.marks["start"]
+        for label, mark in self.PHASES:
+            if mark in self.marks:
+                phases[label] = phases.get(label, 0.0) + self.marks[mark] - previous
+                previous = self.marks[mark]
+        phases["time_transfer"] = ended - previous
+        return phases
 
 
 class _FinalResponse(http.client.HTTPResponse):
@@ -232,10 +260,11 @@ class _PinnedConnectionMixin:
 
     def _new_conn(self):
         call, failure = self.call, None
-        url_host, timeout = self._dns_host, self.timeout
+        url_host, url_port, timeout = self._dns_host, self.port, self.timeout
         for index, address in enumerate(call.addresses):
             call.stage, call.address = "connect", address
-            self._dns_host = address  # only the TCP connection uses it; restored before TLS
+            # only the TCP connection uses them (to the proxy's port with --proxy); restored before TLS
+            self._dns_host, self.port = address, call.proxy[1] if call.proxy else url_port
             # each address gets its share of the time left: one that drops SYNs leaves time to the next
             self.timeout = call.deadline.remaining() / (len(call.addresses) - index)
             try:
@@ -244,10 +273,11 @@ class _PinnedConnectionMixin:
             except ConnectTimeoutError as error:  # refused, unreachable or silent (NewConnectionError is one)
                 failure = error
             finally:
-                self._dns_host, self.timeout = url_host, timeout
+                self._dns_host, self.port, self.timeout = url_host, url_port, timeout
         else:
             raise failure
-        call.stage = "TLS" if isinstance(self, HTTPSConnection) else "response"
+        call.mark("connect")
+        call.stage = "proxy" if call.proxy else "TLS" if isinstance(self, HTTPSConnection) else "response"
         return sock
 
     def connect(self):
@@ -256,10 +286,33 @@ class _PinnedConnectionMixin:
             # while check_hostname is on ("check_hostname requires server_hostname"); with it off, urllib3 matches
             # the certificate's IP address itself, as it does for every host when check_hostname is off
             self.ssl_context.check_hostname = False
+        if self.call.proxy:  # CONNECT through the proxy to the URL's host; SNI and the certificate check stay its
+            self.set_tunnel(self.host, self.port)
         super().connect()
         if isinstance(self, HTTPSConnection):  # verified or not (--insecure), the certificate is at hand
             self.call.certificate = self.sock.getpeercert(binary_form=True)
+            self.call.mark("TLS")
         self.call.stage = "response"
+
+    def _tunnel(self):
+        try:
+            super()._tunnel()
+        except OSError as error:  # http.client's "Tunnel connection failed: 403 Forbidden"
+            if str(error).startswith("Tunnel connection failed: "):
+                raise ProxyRefused("refused CONNECT: " + one_line(str(error)[26:], 60)) from None
+            raise
+        self.call.mark("proxy")
+        self.call.stage = "TLS"
+
+    def getresponse(self, *args, **kwargs):
+        self.call.mark("sent")  # the request is out: from here, the wait for the answer
+        response = super().getresponse(*args, **kwargs)
+        self.call.mark("headers")
+        return response
+
+
+class ProxyRefused(OSError):
+    """The proxy answered CONNECT with another status than 200."""
 
 
 class _WholeBodyPool:
@@ -349,6 +402,8 @@ def _reason(error):
     chunk = next((e for e in chain if isinstance(e, InvalidChunkLength)), None)
     if chunk is not None:  # its cause, int()'s ValueError, would read "invalid literal for int"
         return "invalid chunked encoding (chunk size '%s')" % one_line(chunk.length.decode("latin-1").strip(), 20)
+    if isinstance(cause, ProxyRefused):
+        return str(cause)
     if isinstance(cause, http.client.UnknownProtocol):
         return "not an HTTP/1.x answer: '%s'" % one_line(cause.args[0] if cause.args else "", 40)
     if isinstance(cause, (socket.timeout, TimeoutError, DeadlineExceeded)) or "timed out" in str(cause):
@@ -378,11 +433,12 @@ def _reason(error):
 class Client:
     """One HTTP(S) call at a time to the platform, bounded by the plugin's deadline."""
 
-    def __init__(self, deadline, tls, address=None, family=0):
+    def __init__(self, deadline, tls, address=None, family=0, proxy=None):
         """`tls`: an ssl.SSLContext made before the clock starts (loading a CA bundle takes milliseconds), or None
         for plain HTTP; `family`: socket.AF_INET or AF_INET6 to resolve names to that IP version only (-4, -6), 0
-        for any."""
+        for any; `proxy`: (host, port) of an HTTP proxy to reach HTTPS URLs through (CONNECT), or None."""
         self.deadline, self.tls, self.address, self.family = deadline, tls, address, family
+        self.proxy = proxy
 
     @property
     def verify(self):
@@ -395,22 +451,25 @@ class Client:
         parsed = requests.utils.urlparse(url)
         host, port = parsed.hostname, parsed.port or DEFAULT_PORT[parsed.scheme]
         started = time.monotonic()
-        call = _Call([self.address] if self.address else [], self.deadline)
+        call = _Call([self.address] if self.address else [], self.deadline, started, self.proxy)
         self.deadline.doing = lambda: "the call to %s, at stage %s," % (url, call.stage)
+        name, name_port = self.proxy or (host, port)  # with --proxy, only the proxy's name is resolved here
         try:
             with self.deadline.alarm():
                 if not call.addresses:
                     call.stage = "resolve"
-                    call.addresses = resolve(host, port, self.deadline, self.family)
+                    call.addresses = resolve(name, name_port, self.deadline, self.family)
+                    call.mark("resolve")
                 return self._exchange(method, url, parsed.scheme, headers, json_body, files, call, started)
         except DeadlineExceeded:
             elapsed = time.monotonic() - started
             raise TransportError(call.stage, url, host, port, call.address, "timed out after %.1fs" % elapsed,
-                                 elapsed) from None
+                                 elapsed, proxy=self.proxy) from None
         except (requests.RequestException, OSError) as error:
             elapsed = time.monotonic() - started
             raise TransportError(call.stage, url, host, port, call.address, _reason(error), elapsed,
-                                 self._rejected_certificate(error, call.address, host, port)) from None
+                                 self._rejected_certificate(error, call.address, host, port),
+                                 proxy=self.proxy) from None
         finally:
             self.deadline.doing = None
 
@@ -418,6 +477,8 @@ class Client:
         """Long-output lines on the certificate that failed verification, fetched again unverified."""
         if not isinstance(_root_cause(error), ssl.SSLCertVerificationError):
             return None
+        if self.proxy:  # fetching it again would need the tunnel again: the reason above says enough
+            return ["certificate: not read again (through the proxy)"]
         from check_pryv import certificate  # a rejected certificate only
 
         try:
@@ -446,5 +507,7 @@ class Client:
                     capped = True
                     break
                 self.deadline.remaining()
+            ended = time.monotonic()
+            address = "proxy %s:%d (%s)" % (*call.proxy, call.address) if call.proxy else call.address
             return Answer(url, response.status_code, response.reason or "", response.headers, bytes(body),
-                          time.monotonic() - started, call.address, capped, call.certificate)
+                          ended - started, address, capped, call.certificate, call.phases(ended))

@@ -219,7 +219,59 @@ def add_connection_options(parser):
                        help="verify the server's certificate with this CA bundle (default: the system's)")
     group.add_argument("--insecure", action="store_true",
                        help="do not verify the server's certificate (never the default)")
+    group.add_argument("--proxy", type=proxy_url, metavar="http://HOST:PORT",
+                       help="reach the platform through this HTTP proxy's CONNECT tunnel (HTTPS only: the token "
+                            "never crosses a proxy in clear); the proxy resolves the platform's names. Proxy "
+                            "environment variables (https_proxy...) are ignored unless --proxy is given")
     return group
+
+
+def proxy_url(text):
+    """--proxy's `http://HOST:PORT`, as (host, port): a proxy that takes CONNECT, named without user or password
+    (they would be one more secret in the process list)."""
+    rest = text[7:].rstrip("/") if text[:7].lower() == "http://" else ""
+    host, _, port = rest.rpartition(":")
+    if host[:1] == "[" and host[-1:] == "]":  # an IPv6 address
+        host = host[1:-1] if ":" in host and is_ip_address(host[1:-1]) else ""
+    elif not is_host_name(host):
+        host = ""
+    if not host or not is_number(port, 5) or not 1 <= int(port) <= 65535:
+        shown = "...@" + text.rpartition("@")[2] if "@" in text else text  # a password is never shown
+        shown = shown if len(shown) <= 60 else shown[:60] + "..."
+        raise argparse.ArgumentTypeError("invalid proxy %r: http://HOST:PORT, with no user name or password" % shown)
+    return host.rstrip(".").lower(), int(port)
+
+
+def proxy_text(proxy):
+    """(host, port) as --proxy takes it."""
+    host, port = proxy
+    return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+
+
+def proxy_problem(args):
+    """What makes --proxy unusable with the other connection options, or None."""
+    if args.proxy and args.scheme != "https":
+        return "--proxy takes HTTPS only: with --scheme http the access token would cross the proxy in clear"
+    if args.proxy and args.address:
+        return "--proxy and --address contradict each other: the proxy resolves the platform's names"
+    return None
+
+
+def is_ip_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def add_extended_perfdata_option(group):
+    """--extended-perfdata, for the HTTP plugins: check_http -E's phases of the main call."""
+    group.add_argument("--extended-perfdata", action="store_true",
+                       help="add the phases of the call to the perfdata, as check_http -E names them: time_resolve "
+                            "(when a name was resolved), time_connect, time_ssl (HTTPS), time_headers (sending the "
+                            "request), time_firstbyte (waiting for the answer's headers), time_transfer (the body); "
+                            "seconds, adding up to time")
 
 
 def add_family_options(group):

@@ -19,7 +19,16 @@ def platform(args, deadline):
     target = Target(domain=args.domain, hostname=args.hostname, scheme=args.scheme, port=args.port)
     if args.address:
         options.of_family([args.address], args.family, "--address")
-    return target, Client(deadline, args.tls, address=args.address, family=args.family)
+    problem = options.proxy_problem(args)
+    if problem:
+        raise options.UsageError(problem)
+    return target, Client(deadline, args.tls, address=args.address, family=args.family, proxy=args.proxy)
+
+
+def phase_contexts(args, call):
+    """--extended-perfdata: has the Call yield its phases, and gives their context (perfdata only, no threshold)."""
+    call.extended_perfdata = args.extended_perfdata
+    return [plugin.TimeContext(None, None, "phase", "phase")] if args.extended_perfdata else []
 
 
 def tenths(days):
@@ -32,6 +41,9 @@ def tenths(days):
 class Call(nagiosplugin.Resource):
     """Measures one GET: its outcome as the metric `question`, its time, and when asked the certificate's days left."""
 
+    # --extended-perfdata, set by the plugins that have it: the phases of the call as perfdata
+    extended_perfdata = False
+
     def __init__(self, question, client, url, headers=None, certificate_days=False):
         self.question, self.client, self.url = question, client, url
         self.headers, self.certificate_days = headers, certificate_days
@@ -43,6 +55,10 @@ class Call(nagiosplugin.Resource):
         yield nagiosplugin.Metric(self.question, self.outcome, context=self.question)
         yield nagiosplugin.Metric("time", plugin.perf_seconds(self.outcome.elapsed), "s", min=0,
                                   max=self.client.deadline.seconds, context="time")
+        if self.extended_perfdata:
+            for label, seconds in getattr(self.outcome, "phases", {}).items():
+                # cut, not rounded, to perfdata's 0.1 ms: the phases never add up to more than `time`
+                yield nagiosplugin.Metric(label, math.floor(seconds * 10000) / 10000, "s", min=0, context="phase")
         if self.certificate_days:
             yield from self._certificate_days()
 

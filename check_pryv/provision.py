@@ -152,6 +152,8 @@ def complete(args, parser):
     args.origin = args.origin or ("https://sw." + args.domain if args.domain else "https://" + args.hostname)
     if args.hosting and not args.domain:
         parser.error("--hosting applies to DNS mode (--domain) only: a DNS-less platform has one hosting")
+    if options.proxy_problem(args):
+        parser.error(options.proxy_problem(args))
     if args.token_file:
         problem = token_file_problem(args.token_file)
         if problem:
@@ -567,6 +569,7 @@ def platform_options(args):
     pairs += [("--scheme", args.scheme)] if args.scheme != "https" else []
     pairs += [("--ca-cert", os.path.abspath(args.ca_cert))] if args.ca_cert else []
     pairs += [("--insecure", True)] if args.insecure else []
+    pairs += [("--proxy", options.proxy_text(args.proxy))] if args.proxy else []
     return pairs
 
 
@@ -601,7 +604,7 @@ class Platform:
 
     def _call(self, service, method, url, headers, body):
         deadline = Deadline(self.args.timeout)
-        client = Client(deadline, self.args.tls, address=self.args.address)
+        client = Client(deadline, self.args.tls, address=self.args.address, proxy=self.args.proxy)
         try:
             answer = client.request(method, url, headers=headers, json_body=body)
         except TransportError as error:
