@@ -163,7 +163,7 @@ class Summary(plugin.Summary):
     """The events call's words, then the write path's."""
 
     def ok(self, results):
-        hints = [results[name].hint for name in (self.main_metric, "write") if name in results]
+        hints = plugin.lead(results) + [results[name].hint for name in (self.main_metric, "write") if name in results]
         return plugin.printable("; ".join(hint for hint in hints if hint))
 
 

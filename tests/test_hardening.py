@@ -664,9 +664,10 @@ def certificate_with_an_8_byte_ip(tmp_path, days):
 
 
 @pytest.mark.parametrize("days, state, words", [
-    (100, "OK", r"OK - register knows healthmetrics01 \(200 in [0-9.]+s\) \| "),
-    (10, "WARNING", r"WARNING - register knows healthmetrics01 \(200 in [0-9.]+s\); certificate expires in 9\.9 days "
-                    r"\(\d{4}-\d\d-\d\d\) \| ")])
+    (100, "OK", r"OK - certificate of reg\.pryv\.test valid for 99\.9 days \(until \d{4}-\d\d-\d\d\); register knows "
+                r"healthmetrics01 \(200 in [0-9.]+s\) \| "),
+    (10, "WARNING", r"WARNING - certificate of reg\.pryv\.test valid for 9\.9 days \(until \d{4}-\d\d-\d\d\); register "
+                    r"knows healthmetrics01 \(200 in [0-9.]+s\) \| ")])
 def test_certificate_with_a_malformed_ip_address_is_judged_on_its_expiry(tmp_path, days, state, words):
     with HTTPFault(answer(pryv_ok), certificate_with_an_8_byte_ip(tmp_path, days)) as server:
         result = run_plugin("check_pryv_register", "-D", "pryv.test", "-I", "127.0.0.1", "-p", str(server.port),
