@@ -181,6 +181,48 @@ def test_nagios_accepts_the_shipped_files(tmp_path):
     assert re.search(r"Checked 4 service dependencies$", report, re.M), report  # DNS -> register, core; register -> core
 
 
+def example_objects(kind):
+    """[{field: value}] of the `define KIND` blocks of pryv-services.cfg.example, the commented-out ones too."""
+    text = re.sub(r"(?m)^#(?=define |    |\})", "", SERVICES_EXAMPLE.read_text())
+    return [dict(re.match(r"\s*(\S+)\s+(.*\S)", line).groups() for line in block.splitlines()
+                 if line.strip() and not line.strip().startswith("#"))
+            for block in re.findall(r"^define\s+%s\s*\{(.*?)^\}" % kind, text, re.S | re.M)]
+
+
+def test_example_services_have_notes_links_and_long_output():
+    services = [s for s in example_objects("service") if "service_description" in s]
+    assert len(services) == 8
+    for service in services:
+        assert "First look: " in service["notes"], service
+        assert service["notes_url"].startswith("https://monitoring.example.com/check-pryv/plugins.html#"), service
+        assert service["check_command"].endswith("--verbose"), service  # the long output, and what to do
+        register = service["check_command"].startswith("check_pryv_register")
+        assert ("action_url" in service) == register, service
+
+
+def test_example_parents_reach_hard_before_their_children():
+    """Each dependent service has more check attempts than its master, at the same retry interval: when both
+    fail together, the master is HARD (and silences the dependent) first."""
+    templates = {t["name"]: t for t in example_objects("service") if "name" in t}
+
+    def attempts(service):
+        while "max_check_attempts" not in service:
+            service = templates[service["use"]]
+        return int(service["max_check_attempts"])
+
+    services = {(s["host_name"], s["service_description"]): s for s in example_objects("service")
+                if "service_description" in s}
+    dependencies = example_objects("servicedependency")
+    assert dependencies
+    for dependency in dependencies:
+        master = services[dependency["host_name"], dependency["service_description"]]
+        for child in dependency["dependent_service_description"].split(","):
+            dependent = services[dependency["dependent_host_name"], child]
+            assert attempts(dependent) > attempts(master), (child, dependency)
+    retries = {templates[name].get("retry_interval") for name in templates}
+    assert retries == {"1", None}, retries  # one retry interval, the base template's
+
+
 def test_nagios_accepts_the_sandbox_printed_config(tmp_path, sandbox_session):
     """check_pryv_sandbox --print-config nagios: hosts, services and dependencies that nagios4 -v accepts."""
     from check_pryv.sandbox import configs
