@@ -198,6 +198,14 @@ def test_example_services_have_notes_links_and_long_output():
         assert service["check_command"].endswith("--verbose"), service  # the long output, and what to do
         register = service["check_command"].startswith("check_pryv_register")
         assert ("action_url" in service) == register, service
+        assert service["notes"] in icinga2_notes(), service  # the same words in both configuration languages
+
+
+def icinga2_notes():
+    """The notes of icinga2/pryv-services.conf: `notes = "..."` and its `notes += "..."` continuations."""
+    text = (REPO / "icinga2" / "pryv-services.conf").read_text()
+    return {"".join(re.findall(r'"(.*?)"', block))
+            for block in re.findall(r'^\t+notes = ".*"\n(?:\t+notes \+= ".*"\n)*', text, re.M)}
 
 
 def test_example_parents_reach_hard_before_their_children():
