@@ -425,3 +425,58 @@ def test_a_second_token_file_replaces_the_macro(sandbox, tmp_path):
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
                               env={k: v for k, v in os.environ.items() if k != "PRYV_ACCESS_TOKEN"})
         assert proc.returncode == state, proc.stdout + proc.stderr
+
+
+def example_templates():
+    """The service templates of pryv-services.cfg.example, as written there."""
+    return "\n".join(re.findall(r"^define service \{\n    name .*?^\}\n", SERVICES_EXAMPLE.read_text(), re.S | re.M))
+
+
+def test_platform_down_notifies_once_the_register_hard_first(sandbox, tmp_path):
+    """The example's templates (one check attempt more for the core than for the register it needs) with a real
+    nagios4, a minute being a second: the DNS-less platform goes down, register and core fail together; the
+    register is HARD first, and it alone notifies."""
+    binary = nagios_binary()
+    sandbox.set_faults(register="failing", core="down")
+    sent = tmp_path / "notifications.log"
+    stock = tmp_path / "stock-objects.cfg"
+    stock.write_text(STOCK_OBJECTS.replace("service_notification_options    n", "service_notification_options    w,u,c,r")
+                     .replace("command_line        /bin/true\n}\ndefine command {\n    command_name        check-host-alive",
+                              "command_line        /bin/sh -c 'echo \"$SERVICEDESC$ $SERVICESTATE$\" >> %s'\n}\n"
+                              "define command {\n    command_name        check-host-alive" % sent))
+    user = ["--username", sandbox.username]
+    args = {"register": " ".join(without(dnsless_args(sandbox), "--hostname") + user),
+            "core": " ".join(without(dnsless_args(sandbox), "--hostname") + user)}
+    objects = tmp_path / "platform.cfg"
+    objects.write_text(example_templates() + "\n" + "\n".join([
+        "define host {\n    use generic-host\n    host_name down\n    address 127.0.0.1\n"
+        "    check_command check-host-alive\n    max_check_attempts 1\n    contact_groups admins\n}",
+        "define service {\n    use pryv-service\n    host_name down\n    service_description Pryv register\n"
+        "    check_command check_pryv_register_dnsless!%s!%s\n}" % (sandbox.hostname, args["register"]),
+        "define service {\n    use pryv-service-needs-3\n    host_name down\n    service_description Pryv core\n"
+        "    check_command check_pryv_core_dnsless!%s!%s\n}" % (sandbox.hostname, args["core"]),
+        "define servicedependency {\n    host_name down\n    service_description Pryv register\n"
+        "    dependent_host_name down\n    dependent_service_description Pryv core\n"
+        "    notification_failure_criteria w,u,c\n    execution_failure_criteria n\n}", ""]))
+    resources = resource_cfg(tmp_path, os.path.dirname(plugin_path("check_pryv_core")), sandbox.token_file)
+    conf = main_config(tmp_path, [stock, COMMANDS_CFG, objects], resources, extra=[
+        "interval_length=1", "service_inter_check_delay_method=n", "host_inter_check_delay_method=n",
+        "check_result_reaper_frequency=1", "status_update_interval=1", "retain_state_information=0",
+        "use_retained_program_state=0", "use_retained_scheduling_info=0", "service_check_timeout=60",
+        "enable_notifications=1"])
+    daemon = Nagios(binary, tmp_path, conf)
+    keys = [("down", "Pryv register"), ("down", "Pryv core")]
+    try:
+        daemon.start()
+        end = time.monotonic() + DEADLINE
+        while True:
+            status = {(s["host_name"], s["service_description"]): s for s in read_status(tmp_path / "status.dat")}
+            if all(status.get(k, {}).get("current_state") == "2" and status[k]["state_type"] == "1" for k in keys):
+                break
+            assert time.monotonic() < end, (status, daemon.log_tail())
+            time.sleep(0.2)
+        time.sleep(2)  # a notification for the core, were it sent, would follow its HARD state at once
+    finally:
+        daemon.stop()
+    assert sent.read_text().splitlines() == ["Pryv register CRITICAL"], daemon.log_tail()
+    assert int(status[keys[0]]["last_hard_state_change"]) <= int(status[keys[1]]["last_hard_state_change"])
