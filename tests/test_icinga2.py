@@ -808,3 +808,28 @@ def test_dns_failure_leaves_register_and_core_unreachable(icinga, first_round, s
     assert (attrs[dns]["state"], attrs[dns]["state_type"]) == (2, 1), attrs[dns]
     for name in children:
         assert (attrs[name]["state"], attrs[name]["last_reachable"]) == (0, False), (name, attrs[name])
+
+
+def test_core_down_notifies_once(icinga, first_round, sandbox):
+    """DNS mode: a core that is down fails pryv-core and pryv-core-certificate (the same call); the certificate
+    service needs the core, which is HARD first (its interval is a minute, the certificate's an hour): only
+    pryv-core notifies."""
+    run_checks(icinga, ["%s!pryv-dns" % DNS_HOST, "%s!pryv-register" % DNS_HOST])  # OK again after the tests before
+
+    def sent():
+        return icinga.notifications.read_text().splitlines() if icinga.notifications.exists() else []
+
+    before = len(sent())
+    sandbox.set_faults(core="down")
+    core, certificate = "%s!pryv-core" % DNS_HOST, "%s!pryv-core-certificate" % DNS_HOST
+    for names in ([core], [certificate]):
+        for _ in range(3):  # max_check_attempts
+            run_checks(icinga, names)
+    attrs = {r["name"]: r["attrs"] for r in icinga.get("/objects/services", attrs=[
+        "state", "state_type", "last_reachable"])}
+    assert (attrs[core]["state"], attrs[core]["state_type"], attrs[core]["last_reachable"]) == (2, 1, True)
+    assert (attrs[certificate]["state"], attrs[certificate]["state_type"]) == (2, 1), attrs[certificate]
+    assert attrs[certificate]["last_reachable"] is False
+    wait_until("the core's notification", lambda: "pryv-core CRITICAL" in sent()[before:], icinga.daemons)
+    time.sleep(1)  # the certificate service's, were it sent, would come with it
+    assert [line for line in sent()[before:] if line.startswith("pryv-core")] == ["pryv-core CRITICAL"]
