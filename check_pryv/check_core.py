@@ -126,7 +126,8 @@ def read_token(args):
             token, source = safefile.read(args.token_file).strip(), "token file %s" % args.token_file
         except (OSError, UnicodeDecodeError) as error:
             raise options.UsageError("cannot read the token file %s: %s%s" % (
-                args.token_file, getattr(error, "strerror", None) or "not text", whose(args.token_file, error)))
+                args.token_file, getattr(error, "strerror", None) or "not text",
+                safefile.whose(args.token_file, error)))
     elif os.environ.get("PRYV_ACCESS_TOKEN") is not None:
         token, source = os.environ["PRYV_ACCESS_TOKEN"].strip(), "PRYV_ACCESS_TOKEN"
     elif args.token is not None:
@@ -139,22 +140,6 @@ def read_token(args):
     if problem:
         raise options.UsageError("the access token from %s is refused: %s" % (source, problem))
     return token
-
-
-def whose(path, error):
-    """For a token file this user may not read: whose it is, and how to give it to the user the check runs as
-    (a sandbox or check_pryv_setup run as root leaves it root's)."""
-    if not isinstance(error, PermissionError):
-        return ""
-    import pwd
-
-    try:
-        owner = pwd.getpwuid(os.stat(path).st_uid).pw_name
-        me = pwd.getpwuid(os.geteuid()).pw_name
-    except (OSError, KeyError):  # a directory on the way is closed too, or an owner without a name
-        return ""
-    return ": it belongs to %s and this check runs as %s: give it to %s (chown %s FILE, or check_pryv_setup " \
-           "--owner %s), or run what writes it as %s" % (owner, me, me, me, me, me)
 
 
 def make_parser():

@@ -440,10 +440,10 @@ def test_platform_down_notifies_once_the_register_hard_first(sandbox, tmp_path):
     sandbox.set_faults(register="failing", core="down")
     sent = tmp_path / "notifications.log"
     stock = tmp_path / "stock-objects.cfg"
+    notify = "command_line        /bin/true\n}\ndefine command {\n    command_name        check-host-alive"
     stock.write_text(STOCK_OBJECTS.replace("service_notification_options    n", "service_notification_options    w,u,c,r")
-                     .replace("command_line        /bin/true\n}\ndefine command {\n    command_name        check-host-alive",
-                              "command_line        /bin/sh -c 'echo \"$SERVICEDESC$ $SERVICESTATE$\" >> %s'\n}\n"
-                              "define command {\n    command_name        check-host-alive" % sent))
+                     .replace(notify, notify.replace("/bin/true", "/bin/sh -c 'echo \"$SERVICEDESC$ $SERVICESTATE$\" "
+                                                                  ">> %s'" % sent)))
     user = ["--username", sandbox.username]
     args = {"register": " ".join(without(dnsless_args(sandbox), "--hostname") + user),
             "core": " ".join(without(dnsless_args(sandbox), "--hostname") + user)}
