@@ -441,7 +441,8 @@ def test_platform_down_notifies_once_the_register_hard_first(sandbox, tmp_path):
     sent = tmp_path / "notifications.log"
     stock = tmp_path / "stock-objects.cfg"
     notify = "command_line        /bin/true\n}\ndefine command {\n    command_name        check-host-alive"
-    stock.write_text(STOCK_OBJECTS.replace("service_notification_options    n", "service_notification_options    w,u,c,r")
+    options = "service_notification_options    "
+    stock.write_text(STOCK_OBJECTS.replace(options + "n", options + "w,u,c,r")
                      .replace(notify, notify.replace("/bin/true", "/bin/sh -c 'echo \"$SERVICEDESC$ $SERVICESTATE$\" "
                                                                   ">> %s'" % sent)))
     user = ["--username", sandbox.username]
