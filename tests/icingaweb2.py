@@ -8,13 +8,17 @@ writes the facts a test needs (the URL, the login, the IDO database's) to FACTS.
   a failure in CI);
 - ``ido_connection(facts)``: the Icinga 2 objects that make a test's own icinga2 fill that IDO database (one
   icinga2 at a time: it takes the IDO's instance over);
+- ``icinga2_filling_ido(facts, work, config)``: a master icinga2 (tests/test_icinga2.py's) with that connection
+  and `config` (includes, hosts, more features), its API ready; it yields the API;
 - ``look(facts, pages, shots)``: tests/browser.py, run by Debian's python3, logs in and reports what each page
   shows (its screenshots go to `shots`).
 
 Other modules (graphite, the Director) are installed with ICINGAWEB2_MODULES="graphite director" .ci/icingaweb2-setup.
 """
+import contextlib
 import json
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -56,6 +60,34 @@ def ido_connection(found):
         '}',
         '',
     ])
+
+
+@contextlib.contextmanager
+def icinga2_filling_ido(found, work, config):
+    """A master icinga2 under `work` that writes to Icinga Web 2's IDO database, with `config` after its own
+    objects; yields its API (test_icinga2.Api) once it answers."""
+    from test_icinga2 import MASTER, Api, Icinga2, common_header, icinga2_binary, make_certs, q, wait_until
+    from daemons import free_ports
+
+    certs = make_certs(work / "certs", [MASTER]).parent
+    port, = free_ports(1)
+    user, password = "check_pryv", secrets.token_urlsafe(16)
+    master = Icinga2(icinga2_binary(), work / "master", MASTER, common_header(MASTER, "master", port) + "\n".join([
+        'object CheckerComponent "checker" { }',
+        'object ApiUser %s { password = %s; permissions = [ "*" ] }' % (q(user), q(password)),
+        'object Endpoint NodeName { }',
+        'object Zone ZoneName { endpoints = [ NodeName ] }',
+        ido_connection(found),
+        config,
+    ]), certs)
+    try:
+        master.start()
+        api = Api(port, user, password, certs / "ca.crt")
+        api.daemons = [master]
+        wait_until("master API", lambda: api.get("/status/IcingaApplication"), api.daemons)
+        yield api
+    finally:
+        master.stop()
 
 
 def look(found, pages, shots, timeout=90):

@@ -9,7 +9,6 @@ person to look at: build/icingaweb2/venv/ (or deb/, for the installed package's 
 
 Without Icinga Web 2 these tests skip, unless CHECK_PRYV_REQUIRE_DAEMONS=1 (CI) makes them fail.
 """
-import secrets
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,7 @@ import icingaweb2
 from check_pryv import advice
 from check_pryv.sandbox import Sandbox
 from conftest import PLUGIN_DIR, cannot, dns_mode_args
-from daemons import free_ports
-from test_icinga2 import (MASTER, SHIPPED, Api, Icinga2, common_header, dns_args, dsl_vars, host_vars,
-                          icinga2_binary, make_certs, q, run_checks, wait_until)
+from test_icinga2 import SHIPPED, dns_args, dsl_vars, host_vars, q, run_checks
 
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "build" / "icingaweb2" / ("deb" if PLUGIN_DIR else "venv")
@@ -58,26 +55,9 @@ def platform_host(name, sb):
 def shown(web, sandbox_session, broken, tmp_path_factory):
     """icinga2 fills the IDO with both hosts' results (the broken core's HARD); then what the browser sees."""
     sandbox_session.reset()
-    work = tmp_path_factory.mktemp("icinga2-ido")
-    certs = make_certs(work / "certs", [MASTER]).parent
-    port, = free_ports(1)
-    user, password = "check_pryv", secrets.token_urlsafe(16)
-    master = Icinga2(icinga2_binary(), work / "master", MASTER, common_header(MASTER, "master", port) + "\n".join([
-        'object CheckerComponent "checker" { }',
-        'object ApiUser %s { password = %s; permissions = [ "*" ] }' % (q(user), q(password)),
-        'object Endpoint NodeName { }',
-        'object Zone ZoneName { endpoints = [ NodeName ] }',
-        icingaweb2.ido_connection(web),
-        'include %s' % q(SHIPPED / "pryv-commands.conf"),
-        'include %s' % q(SHIPPED / "pryv-services.conf"),
-        platform_host(HEALTHY, sandbox_session),
-        platform_host(BROKEN, broken),
-    ]), certs)
-    try:
-        master.start()
-        api = Api(port, user, password, certs / "ca.crt")
-        api.daemons = [master]
-        wait_until("master API", lambda: api.get("/status/IcingaApplication"), api.daemons)
+    config = "\n".join(['include %s' % q(SHIPPED / name) for name in ("pryv-commands.conf", "pryv-services.conf")]
+                       + [platform_host(HEALTHY, sandbox_session), platform_host(BROKEN, broken)])
+    with icingaweb2.icinga2_filling_ido(web, tmp_path_factory.mktemp("icinga2-ido"), config) as api:
         for host in (HEALTHY, BROKEN):  # host checks are off: say they are up
             api.post("/actions/process-check-result", {"type": "Host", "filter": "host.name == %s" % q(host),
                                                       "exit_status": 0, "plugin_output": "UP"})
@@ -105,8 +85,6 @@ def shown(web, sandbox_session, broken, tmp_path_factory):
              "wait_for": ["PRYV_REGISTER OK - register knows"]},
         ], SHOTS)
         yield api
-    finally:
-        master.stop()
 
 
 def test_services_list_shows_each_state_and_status_line(shown):
