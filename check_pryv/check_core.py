@@ -133,8 +133,9 @@ def read_token(args):
         try:
             token, source = safefile.read(args.token_file).strip(), "token file %s" % args.token_file
         except (OSError, UnicodeDecodeError) as error:
-            raise options.UsageError("cannot read the token file %s: %s" % (
-                args.token_file, getattr(error, "strerror", None) or "not text"))
+            raise options.UsageError("cannot read the token file %s: %s%s" % (
+                args.token_file, getattr(error, "strerror", None) or "not text",
+                safefile.whose(args.token_file, error)))
     elif os.environ.get("PRYV_ACCESS_TOKEN") is not None:
         token, source = os.environ["PRYV_ACCESS_TOKEN"].strip(), "PRYV_ACCESS_TOKEN"
     elif args.token is not None:

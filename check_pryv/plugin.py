@@ -111,25 +111,41 @@ class SkewContext(PlainScalarContext):
 
 class Summary(nagiosplugin.Summary):
     """The first line tells what happened to the main probe, then to each part that also ran (`parts`: the names of
-    their outcome metrics); problems first, worst first."""
+    their outcome metrics); problems first, worst first. With --certificate-days the certificate leads: the service
+    exists to say how long it has left. The long output ends with what to do about each problem."""
 
     def __init__(self, main_metric, details, parts=()):
         self.main_metric, self.details, self.parts = main_metric, details, parts
 
     def ok(self, results):
-        hints = [results[name].hint for name in (self.main_metric, *self.parts) if name in results]
+        hints = lead(results) + [results[name].hint for name in (self.main_metric, *self.parts) if name in results]
         return printable("; ".join(hint for hint in hints if hint))
 
     def problem(self, results):
+        first = lead(results)
         hints = [r.hint for r in sorted(results, key=lambda r: r.state, reverse=True)
-                 if r.state != nagiosplugin.Ok and r.hint]
+                 if r.state != nagiosplugin.Ok and r.hint and r.hint not in first]
         main = results[self.main_metric] if self.main_metric in results else None
         if main is not None and main.state == nagiosplugin.Ok:
             hints.insert(0, main.hint)
-        return printable("; ".join(hints))
+        return printable("; ".join(first + hints))
 
     def verbose(self, results):
-        return [printable(line) for line in self.details()]
+        lines = [printable(line) for line in self.details()]
+        problems = [printable(r.hint) for r in sorted(results, key=lambda r: r.state, reverse=True)
+                    if r.state != nagiosplugin.Ok and r.hint]
+        if problems:
+            from check_pryv import advice  # a run with a problem only
+
+            lines += advice.lines(problems)
+        return lines
+
+
+def lead(results):
+    """The certificate's words when it was judged (--certificate-days), to come first."""
+    if "certificate_days" in results and results["certificate_days"].hint:
+        return [results["certificate_days"].hint]
+    return []
 
 
 def _watchdog(delay, service, text, deadline):

@@ -7,6 +7,7 @@ words every question shares (the call failed, another status than 200, a 200 wit
 `CertificateContext` judges the days left.
 """
 import math
+from urllib.parse import urlsplit
 
 import nagiosplugin
 
@@ -138,12 +139,13 @@ class CertificateContext(nagiosplugin.Context):
                                    % resource.certificate_error, metric)
         state = (nagiosplugin.Critical if days < self.critical else nagiosplugin.Warn if days < self.warning
                  else nagiosplugin.Ok)
-        if state == nagiosplugin.Ok:
-            return self.result_cls(state, None, metric)
-        date = resource.certificate.not_after.strftime("%Y-%m-%d")
+        # in every state: a certificate service's status line starts with it (plugin.Summary)
+        host, date = urlsplit(resource.url).hostname, resource.certificate.not_after.strftime("%Y-%m-%d")
         if days < 0:
-            return self.result_cls(state, "certificate expired %.1f days ago (%s)" % (-days, date), metric)
-        return self.result_cls(state, "certificate expires in %.1f days (%s)" % (days, date), metric)
+            return self.result_cls(state, "certificate of %s expired %s days ago (%s)" % (
+                host, plugin.plain(-days), date), metric)
+        return self.result_cls(state, "certificate of %s valid for %s days (until %s)" % (
+            host, plugin.plain(days), date), metric)
 
     def performance(self, metric, resource):
         if metric.value is None:

@@ -92,3 +92,19 @@ def write_atomic(path, text, owner=None, mode=0o600):
             raise
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def whose(path, error):
+    """For a file this user may not read (a token file): whose it is, and how to give it to the user the check
+    runs as (a sandbox or check_pryv_setup run as root leaves it root's)."""
+    if not isinstance(error, PermissionError):
+        return ""
+    import pwd
+
+    try:
+        owner = pwd.getpwuid(os.stat(path).st_uid).pw_name
+        me = pwd.getpwuid(os.geteuid()).pw_name
+    except (OSError, KeyError):  # a directory on the way is closed too, or an owner without a name
+        return ""
+    return ": it belongs to %s and this check runs as %s: give it to %s (chown %s FILE, or check_pryv_setup " \
+           "--owner %s), or run what writes it as %s" % (owner, me, me, me, me, me)

@@ -14,6 +14,8 @@ from faultservers import HTTPFault, answer, json_answer, pryv_ok
 TIME = r"\d\.\d{3}s"
 REG_TIME = r"time=\d+\.?\d*s;;;0;10$"
 CORE_PERF = r"clock_skew=-?\d+\.?\d*s time=\d+\.?\d*s;;;0;10$"
+HOST = r"[a-z0-9.-]+"  # the certificate's host: reg.DOMAIN, USER.DOMAIN or HOSTNAME
+DATE = r"\d{4}-\d\d-\d\d"
 MODES = pytest.mark.parametrize("mode", [dns_mode_args, dnsless_args], ids=["dns-mode", "dns-less"])
 
 
@@ -67,48 +69,56 @@ def expired(tmp_path_factory):
 @MODES
 def test_certificate_far_from_expiry_is_ok_with_perfdata(sandbox, mode):
     result = register(sandbox, "--certificate-days", "30,14", mode=mode)
-    assert_line(result, 0, r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\); database answers \| "
-                           r"certificate_days=\d+(\.\d)?;30:;14: %s" % (TIME, REG_TIME))
+    days = r"(\d+(\.\d)?)"
+    assert_line(result, 0, r"PRYV_REGISTER OK - certificate of %s valid for %s days \(until %s\); register knows "
+                           r"healthmetrics01 \(200 in %s\); database answers \| certificate_days=\1;30:;14: %s"
+                % (HOST, days, DATE, TIME, REG_TIME))
     result = core(sandbox, "--certificate-days", "30,14", mode=mode)
-    assert_line(result, 0, r"PRYV_CORE OK - events answered 200 in %s \(API 1\.9\.3-open\) \| "
-                           r"certificate_days=\d+(\.\d)?;30:;14: %s" % (TIME, CORE_PERF))
+    assert_line(result, 0, r"PRYV_CORE OK - certificate of %s valid for %s days \(until %s\); events answered 200 in "
+                           r"%s \(API 1\.9\.3-open\) \| certificate_days=\1;30:;14: %s"
+                % (HOST, days, DATE, TIME, CORE_PERF))
 
 
 @MODES
 def test_certificate_below_warning_days_is_warning(short_lived, mode):
     date = expiry_date(short_lived)
     result = register(short_lived, "--certificate-days", "30,7", mode=mode)
-    assert_line(result, 1, r"PRYV_REGISTER WARNING - register knows healthmetrics01 \(200 in %s\); certificate "
-                           r"expires in 9\.9 days \(%s\) \| certificate_days=9\.9;30:;7: %s" % (TIME, date, REG_TIME))
+    assert_line(result, 1, r"PRYV_REGISTER WARNING - certificate of %s valid for 9\.9 days \(until %s\); "
+                           r"register knows healthmetrics01 \(200 in %s\) \| certificate_days=9\.9;30:;7: %s"
+                % (HOST, date, TIME, REG_TIME))
     result = core(short_lived, "--certificate-days", "30,7", mode=mode)
-    assert_line(result, 1, r"PRYV_CORE WARNING - events answered 200 in %s \(API 1\.9\.3-open\); certificate "
-                           r"expires in 9\.9 days \(%s\) \| certificate_days=9\.9;30:;7: %s" % (TIME, date, CORE_PERF))
+    assert_line(result, 1, r"PRYV_CORE WARNING - certificate of %s valid for 9\.9 days \(until %s\); "
+                           r"events answered 200 in %s \(API 1\.9\.3-open\) \| certificate_days=9\.9;30:;7: %s"
+                % (HOST, date, TIME, CORE_PERF))
 
 
 @MODES
 def test_certificate_below_critical_days_is_critical(short_lived, mode):
     date = expiry_date(short_lived)
     result = register(short_lived, "--certificate-days", "30,14", mode=mode)
-    assert_line(result, 2, r"PRYV_REGISTER CRITICAL - register knows healthmetrics01 \(200 in %s\); certificate "
-                           r"expires in 9\.9 days \(%s\) \| certificate_days=9\.9;30:;14: %s" % (TIME, date, REG_TIME))
+    assert_line(result, 2, r"PRYV_REGISTER CRITICAL - certificate of %s valid for 9\.9 days \(until %s\); "
+                           r"register knows healthmetrics01 \(200 in %s\) \| certificate_days=9\.9;30:;14: %s"
+                % (HOST, date, TIME, REG_TIME))
     result = core(short_lived, "--certificate-days", "30,14", mode=mode)
-    assert_line(result, 2, r"PRYV_CORE CRITICAL - events answered 200 in %s \(API 1\.9\.3-open\); certificate "
-                           r"expires in 9\.9 days \(%s\) \| certificate_days=9\.9;30:;14: %s" % (TIME, date, CORE_PERF))
+    assert_line(result, 2, r"PRYV_CORE CRITICAL - certificate of %s valid for 9\.9 days \(until %s\); "
+                           r"events answered 200 in %s \(API 1\.9\.3-open\) \| certificate_days=9\.9;30:;14: %s"
+                % (HOST, date, TIME, CORE_PERF))
 
 
 def test_certificate_warn_only_is_critical_once_expired_only(short_lived):
     result = register(short_lived, "--certificate-days", "5")
-    assert_line(result, 0, r"PRYV_REGISTER OK - register knows healthmetrics01 \(200 in %s\); database answers \| "
-                           r"certificate_days=9\.9;5:;0: %s" % (TIME, REG_TIME))
+    assert_line(result, 0, r"PRYV_REGISTER OK - certificate of %s valid for 9\.9 days \(until %s\); register knows "
+                           r"healthmetrics01 \(200 in %s\); database answers \| certificate_days=9\.9;5:;0: %s"
+                % (HOST, expiry_date(short_lived), TIME, REG_TIME))
     result = register(short_lived, "--certificate-days", "10.5")
-    assert result.returncode == 1 and "certificate expires in 9.9 days" in first_line(result), result.stdout
+    assert result.returncode == 1 and " valid for 9.9 days (until " in first_line(result), result.stdout
 
 
 @MODES
 def test_certificate_with_insecure_is_still_judged(short_lived, mode):
     result = run_plugin("check_pryv_register", *insecure(mode(short_lived)), "--certificate-days", "30,14")
     assert result.returncode == 2, result.stdout
-    assert "; certificate expires in 9.9 days (" in first_line(result)
+    assert re.match("PRYV_REGISTER CRITICAL - certificate of %s valid for 9.9 days " % HOST, first_line(result))
     assert "| certificate_days=9.9;30:;14: time=" in first_line(result)
     result = run_plugin("check_pryv_core", *insecure(mode(short_lived)), "--token-file", short_lived.token_file,
                         "--certificate-days", "7")
@@ -120,12 +130,14 @@ def test_certificate_with_insecure_is_still_judged(short_lived, mode):
 def test_expired_certificate_with_insecure_is_critical(expired, mode):
     date = expiry_date(expired)
     result = run_plugin("check_pryv_register", *insecure(mode(expired)), "--certificate-days", "30,14")
-    assert_line(result, 2, r"PRYV_REGISTER CRITICAL - register knows healthmetrics01 \(200 in %s\); certificate "
-                           r"expired 3\.0 days ago \(%s\) \| certificate_days=-3;30:;14: %s" % (TIME, date, REG_TIME))
+    assert_line(result, 2, r"PRYV_REGISTER CRITICAL - certificate of %s expired 3 days ago \(%s\); "
+                           r"register knows healthmetrics01 \(200 in %s\) \| certificate_days=-3;30:;14: %s"
+                % (HOST, date, TIME, REG_TIME))
     result = run_plugin("check_pryv_core", *insecure(mode(expired)), "--token-file", expired.token_file,
                         "--certificate-days", "30")
-    assert_line(result, 2, r"PRYV_CORE CRITICAL - events answered 200 in %s \(API 1\.9\.3-open\); certificate "
-                           r"expired 3\.0 days ago \(%s\) \| certificate_days=-3;30:;0: %s" % (TIME, date, CORE_PERF))
+    assert_line(result, 2, r"PRYV_CORE CRITICAL - certificate of %s expired 3 days ago \(%s\); "
+                           r"events answered 200 in %s \(API 1\.9\.3-open\) \| certificate_days=-3;30:;0: %s"
+                % (HOST, date, TIME, CORE_PERF))
 
 
 @MODES
@@ -224,9 +236,9 @@ def test_hostings_with_a_failing_register_is_critical_in_its_words(sandbox, mode
 
 def test_hostings_with_certificate_days(short_lived):
     result = register(short_lived, "--hostings", "--hosting", "hosting1", "--certificate-days", "30,7")
-    assert_line(result, 1, re.escape("PRYV_REGISTER WARNING - 1 of 1 hosting available; certificate expires in 9.9 "
-                                     "days (%s) | certificate_days=9.9;30:;7: hostings_available=1;1:;1:;0;1 "
-                                     "hostings_total=1;;;0 " % expiry_date(short_lived)) + REG_TIME)
+    assert_line(result, 1, "PRYV_REGISTER WARNING - certificate of %s valid for 9.9 days " % HOST + re.escape(
+        "(until %s); 1 of 1 hosting available | certificate_days=9.9;30:;7: hostings_available=1;1:;1:;0;1 "
+        "hostings_total=1;;;0 " % expiry_date(short_lived)) + REG_TIME)
 
 
 def hostings_body(hostings):

@@ -10,11 +10,13 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import dns.flags
@@ -670,9 +672,10 @@ def certificate_with_an_8_byte_ip(tmp_path, days):
 
 
 @pytest.mark.parametrize("days, state, words", [
-    (100, "OK", r"OK - register knows healthmetrics01 \(200 in [0-9.]+s\); database answers \| "),
-    (10, "WARNING", r"WARNING - register knows healthmetrics01 \(200 in [0-9.]+s\); certificate expires in 9\.9 days "
-                    r"\(\d{4}-\d\d-\d\d\) \| ")])
+    (100, "OK", r"OK - certificate of reg\.pryv\.test valid for 99\.9 days \(until \d{4}-\d\d-\d\d\); register knows "
+                r"healthmetrics01 \(200 in [0-9.]+s\); database answers \| "),
+    (10, "WARNING", r"WARNING - certificate of reg\.pryv\.test valid for 9\.9 days \(until \d{4}-\d\d-\d\d\); register "
+                    r"knows healthmetrics01 \(200 in [0-9.]+s\) \| ")])
 def test_certificate_with_a_malformed_ip_address_is_judged_on_its_expiry(tmp_path, days, state, words):
     with HTTPFault(answer(pryv_ok), certificate_with_an_8_byte_ip(tmp_path, days)) as server:
         result = run_plugin("check_pryv_register", "-D", "pryv.test", "-I", "127.0.0.1", "-p", str(server.port),
@@ -682,3 +685,33 @@ def test_certificate_with_a_malformed_ip_address_is_judged_on_its_expiry(tmp_pat
     assert "certificate names: reg.pryv.test, (an IP address of 8 bytes, not readable)" in result.stdout.splitlines()
     assert re.search(r"certificate_days=%d\.\d;30:;0:" % (days - 1), result.stdout), result.stdout
     assert result.returncode == {"OK": 0, "WARNING": 1}[state]
+
+
+def test_token_file_of_another_user_says_whose_it_is_and_what_to_run():
+    """A sandbox or check_pryv_setup run as root leaves a token file the monitoring user cannot read: the one
+    line names its owner, the user the check runs as, and what to run."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run the plugin as another user")
+    plugin = plugin_path("check_pryv_core")
+    try:
+        probe = subprocess.run([plugin, "--version"], user="nobody", capture_output=True, timeout=30).returncode
+    except PermissionError:
+        probe = None
+    if probe not in (0, 3):  # a virtualenv's python under /root: nobody cannot run it (the .deb's plugins it can)
+        pytest.skip("the user nobody cannot run %s" % plugin)
+    folder = tempfile.mkdtemp()
+    os.chmod(folder, 0o755)
+    token_file = os.path.join(folder, "token")
+    with open(token_file, "w") as file:
+        file.write("root0only0token0file\n")
+    os.chmod(token_file, 0o600)
+    try:
+        result = subprocess.run([plugin, "--hostname", "localhost", "--token-file", token_file], user="nobody",
+                                capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    finally:
+        shutil.rmtree(folder)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout == (
+        "PRYV_CORE UNKNOWN - cannot read the token file %s: Permission denied: it belongs to root and this check "
+        "runs as nobody: give it to nobody (chown nobody FILE, or check_pryv_setup --owner nobody), or run what "
+        "writes it as nobody (see --help)\n" % token_file), result.stdout

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from check_pryv import advice
 from conftest import dns_mode_args, dnsless_args, plugin_path, require_binary
 from daemons import Daemon, free_ports
 
@@ -39,6 +40,7 @@ AGENT = "agent.check-pryv.test"
 DNS_HOST = "sandbox-dns-mode"
 DNSLESS_HOST = "sandbox-dnsless"
 DEADLINE = 30  # seconds: upper bound of every wait on a daemon
+DOCS_URL = "http://127.0.0.1/check-pryv"  # where a host says the HTML docs are served
 
 
 def icinga2_binary():
@@ -215,7 +217,7 @@ def test_commands_follow_the_itl_style(validated, name):
     else:
         assert not command.get("env")
     # -4/-6 follow the ITL's check_ipv4/check_ipv6, false by default
-    expected = {prefix + "ipv4": "$check_ipv4$", prefix + "ipv6": "$check_ipv6$"}
+    expected = {prefix + "ipv4": "$check_ipv4$", prefix + "ipv6": "$check_ipv6$", prefix + "verbose": True}
     assert {k: v for k, v in command["vars"].items() if k.startswith(prefix)} == expected
     assert command["vars"]["check_ipv4"] is False and command["vars"]["check_ipv6"] is False
 
@@ -262,13 +264,15 @@ def test_dependencies_chain_each_service_to_what_it_needs(validated):
     found = {name: (props["parent_host_name"], props["parent_service_name"], props["disable_notifications"])
              for name, props in by_type(validated[None], "Dependency").items()}
     expected = {"pryv.example.com!%s!pryv-upstream" % service: ("pryv.example.com", "pryv-core", True)
-                for service in ("pryv-series", "pryv-attachment", "pryv-notifications")}
+                for service in ("pryv-series", "pryv-attachment", "pryv-notifications", "pryv-core-certificate")}
     for host, services in (("pryv.example.com", ["pryv-core", "pryv-hostings", "pryv-service-info", "pryv-certificate",
-                                                 "pryv-core-certificate", "pryv-auth-request"]),
+                                                 "pryv-auth-request"]),
                            ("pryv.example.org", ["pryv-core"]), ("pryv.example.net", ["pryv-core"]),
                            ("both-modes", ["pryv-core"])):
         for service in services:
             expected["%s!%s!pryv-upstream" % (host, service)] = (host, "pryv-register", True)
+    # a core that is down alerts once: its certificate service needs it
+    expected["pryv.example.com!pryv-core-certificate!pryv-upstream"] = ("pryv.example.com", "pryv-core", True)
     for host in ("pryv.example.com", "pryv.example.net", "both-modes"):  # DNS mode
         expected["%s!pryv-register!pryv-upstream" % host] = (host, "pryv-dns", True)
     for endpoint in ("agent-zurich.example.com", "agent-lausanne.example.com"):
@@ -276,6 +280,32 @@ def test_dependencies_chain_each_service_to_what_it_needs(validated):
             expected["pryv.example.net!pryv-%s-from-%s!pryv-upstream-from-endpoint" % (child, endpoint)] = (
                 "pryv.example.net", "pryv-%s-from-%s" % (parent, endpoint), True)
     assert found == expected
+
+
+def test_every_service_has_notes_and_its_links(validated, tmp_path):
+    """notes on every pryv-* service; notes_url to its docs section once the host says where the docs are;
+    action_url to the register's service info on the register's services."""
+    services = [p for p in by_type(validated[None], "Service").values() if p["vars"].get("pryv_service")]
+    assert len(services) > 20
+    for props in services:
+        assert props["notes"].count(". ") >= 1 and "First look: " in props["notes"], (props["__name"], props["notes"])
+        assert not props["notes_url"], props["__name"]  # no example host sets pryv_docs_url
+        register = props["check_command"] == "pryv-register"
+        assert bool(props["action_url"]) == register, (props["__name"], props["action_url"])
+    found = {p["__name"]: p for p in services}
+    assert found["pryv.example.com!pryv-register"]["action_url"] == "https://reg.pryv.example.com/service/info"
+    assert found["pryv.example.org!pryv-register"]["action_url"] == "https://pryv.example.org/reg/service/info"
+    sections = {name.split("!")[1]: props["vars"]["pryv_docs_section"] for name, props in found.items()
+                if name.startswith("pryv.example.com!")}
+    assert sections == {"pryv-dns": "plugins.html#check-pryv-dns", "pryv-register": "plugins.html#check-pryv-register",
+                        "pryv-core": "plugins.html#check-pryv-core", "pryv-hostings": "plugins.html#hostings",
+                        "pryv-service-info": "plugins.html#service-info",
+                        "pryv-certificate": "plugins.html#certificate-expiry",
+                        "pryv-core-certificate": "plugins.html#certificate-expiry"}
+    # each anchor is a section of docs/plugins.rst (docutils makes `check_pryv_core` into `check-pryv-core`)
+    titles = re.findall(r"^(\S[^\n]*)\n-{3,}$", (REPO / "docs" / "plugins.rst").read_text(), re.M)
+    anchors = {re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") for title in titles}
+    assert {section.split("#")[1] for section in sections.values()} <= anchors, anchors
 
 
 # --- a real icinga2 (and an agent) on loopback -----------------------------------------------------------------
@@ -411,12 +441,12 @@ PLATFORM_TIMEOUT = ["--timeout", "20"]
 
 def expected_argv(sb):
     """{(host, service): the plugin's argv we expect icinga2 to build} for the local services."""
-    user = ["--username", sb.username]
+    user, verbose = ["--username", sb.username], ["--verbose"]  # long output by default
     return {
-        (DNS_HOST, "pryv-dns"): dns_args(sb) + PLATFORM_TIMEOUT,
-        (DNS_HOST, "pryv-register"): dns_mode_args(sb) + user + PLATFORM_TIMEOUT,
-        (DNS_HOST, "pryv-core"): dns_mode_args(sb) + user + PLATFORM_TIMEOUT,  # the token: in the environment
-        (DNSLESS_HOST, "pryv-register"): dnsless_args(sb) + user,
+        (DNS_HOST, "pryv-dns"): dns_args(sb) + PLATFORM_TIMEOUT + verbose,
+        (DNS_HOST, "pryv-register"): dns_mode_args(sb) + user + PLATFORM_TIMEOUT + verbose,
+        (DNS_HOST, "pryv-core"): dns_mode_args(sb) + user + PLATFORM_TIMEOUT + verbose,  # the token: in the environment
+        (DNSLESS_HOST, "pryv-register"): dnsless_args(sb) + user,  # the host turned long output off
         (DNSLESS_HOST, "pryv-core"): dnsless_args(sb) + user + ["--token-file", sb.token_file, "--verbose"],
     }
 
@@ -433,8 +463,8 @@ OPT_IN_VARS = {
 
 def opt_in_argv(sb):
     """{(host, service): (plugin command, the argv we expect icinga2 to build)} for the opt-in services."""
-    dns = dns_mode_args(sb) + ["--username", sb.username] + PLATFORM_TIMEOUT
-    dnsless = dnsless_args(sb) + ["--username", sb.username]
+    dns = dns_mode_args(sb) + ["--username", sb.username] + PLATFORM_TIMEOUT + ["--verbose"]
+    dnsless = dnsless_args(sb) + ["--username", sb.username]  # the host turned the register's long output off
     return {
         (DNS_HOST, "pryv-hostings"): ("pryv-register", dns + ["--hostings", "--hosting", "hosting1"]),
         (DNS_HOST, "pryv-service-info"): ("pryv-register", dns + ["--service-info"]),
@@ -457,8 +487,9 @@ def sandbox_hosts(sb, with_agent):
     if with_agent:
         dns_vars["pryv_check_endpoints"] = [AGENT]
     dns_vars.update(OPT_IN_VARS[DNS_HOST])
-    # a flag (set_if), and long output whose perfdata comes on a last line
-    dnsless_vars = {"pryv_username": sb.username, "pryv_core_token_file": sb.token_file, "pryv_core_verbose": True,
+    dns_vars["pryv_docs_url"] = DOCS_URL
+    # long output turned off for the register (a flag, set_if, on by default), left on for the core
+    dnsless_vars = {"pryv_username": sb.username, "pryv_core_token_file": sb.token_file, "pryv_register_verbose": False,
                     "pryv_port": "1"}
     if sb.scheme == "https":
         dnsless_vars["pryv_ca_cert"] = "/nonexistent/ca.pem"
@@ -634,9 +665,20 @@ def test_rejected_token_turns_pryv_core_critical(icinga, first_round, sandbox):
         assert result["state"] == 2, result
         assert result["output"].startswith("PRYV_CORE CRITICAL"), result["output"]
         assert "token" in result["output"].lower(), result["output"]
+        # long output by default, ending with what to do (the perfdata is apart, in performance_data)
+        assert result["output"].splitlines()[-1] == "what to do: " + advice.advice("access token rejected"), \
+            result["output"]
         assert_no_token(sandbox, result)
     states = {n: a["last_check_result"]["state"] for n, a in icinga.services().items() if n in names}
     assert states == {n: 2 for n in names}
+
+
+def test_notes_url_points_at_the_docs_the_host_names(icinga, sandbox_session):
+    attrs = {r["name"]: r["attrs"] for r in icinga.get("/objects/services", attrs=["notes_url", "action_url"])}
+    assert attrs["%s!pryv-core" % DNS_HOST]["notes_url"] == DOCS_URL + "/plugins.html#check-pryv-core"
+    assert attrs["%s!pryv-core" % DNSLESS_HOST]["notes_url"] == ""  # its host does not say where the docs are
+    assert attrs["%s!pryv-register" % DNS_HOST]["action_url"] == "https://reg.%s:%d/service/info" % (
+        sandbox_session.domain, sandbox_session.http_port)
 
 
 def test_icinga2_runs_the_opt_in_services(icinga, first_round, sandbox):
@@ -828,3 +870,28 @@ def test_dns_failure_leaves_register_and_core_unreachable(icinga, first_round, s
     assert (attrs[dns]["state"], attrs[dns]["state_type"]) == (2, 1), attrs[dns]
     for name in children:
         assert (attrs[name]["state"], attrs[name]["last_reachable"]) == (0, False), (name, attrs[name])
+
+
+def test_core_down_notifies_once(icinga, first_round, sandbox):
+    """DNS mode: a core that is down fails pryv-core and pryv-core-certificate (the same call); the certificate
+    service needs the core, which is HARD first (its interval is a minute, the certificate's an hour): only
+    pryv-core notifies."""
+    run_checks(icinga, ["%s!pryv-dns" % DNS_HOST, "%s!pryv-register" % DNS_HOST])  # OK again after the tests before
+
+    def sent():
+        return icinga.notifications.read_text().splitlines() if icinga.notifications.exists() else []
+
+    before = len(sent())
+    sandbox.set_faults(core="down")
+    core, certificate = "%s!pryv-core" % DNS_HOST, "%s!pryv-core-certificate" % DNS_HOST
+    for names in ([core], [certificate]):
+        for _ in range(3):  # max_check_attempts
+            run_checks(icinga, names)
+    attrs = {r["name"]: r["attrs"] for r in icinga.get("/objects/services", attrs=[
+        "state", "state_type", "last_reachable"])}
+    assert (attrs[core]["state"], attrs[core]["state_type"], attrs[core]["last_reachable"]) == (2, 1, True)
+    assert (attrs[certificate]["state"], attrs[certificate]["state_type"]) == (2, 1), attrs[certificate]
+    assert attrs[certificate]["last_reachable"] is False
+    wait_until("the core's notification", lambda: "pryv-core CRITICAL" in sent()[before:], icinga.daemons)
+    time.sleep(1)  # the certificate service's, were it sent, would come with it
+    assert [line for line in sent()[before:] if line.startswith("pryv-core")] == ["pryv-core CRITICAL"]

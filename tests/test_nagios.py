@@ -197,6 +197,54 @@ def test_nagios_accepts_the_shipped_optional_services_uncommented(tmp_path):
     assert re.search(r"Total Warnings:\s+0\b", report), report
     assert re.search(r"Checked 12 services\.", report), report  # 5, 3 beyond the guide, 4 of the platform's parts
     assert re.search(r"Checked 7 service dependencies$", report, re.M), report  # 4, and core -> its 3 parts
+def example_objects(kind):
+    """[{field: value}] of the `define KIND` blocks of pryv-services.cfg.example, the commented-out ones too."""
+    text = re.sub(r"(?m)^#(?=define |    |\})", "", SERVICES_EXAMPLE.read_text())
+    return [dict(re.match(r"\s*(\S+)\s+(.*\S)", line).groups() for line in block.splitlines()
+                 if line.strip() and not line.strip().startswith("#"))
+            for block in re.findall(r"^define\s+%s\s*\{(.*?)^\}" % kind, text, re.S | re.M)]
+
+
+def test_example_services_have_notes_links_and_long_output():
+    services = [s for s in example_objects("service") if "service_description" in s]
+    assert len(services) == 8
+    for service in services:
+        assert "First look: " in service["notes"], service
+        assert service["notes_url"].startswith("https://monitoring.example.com/check-pryv/plugins.html#"), service
+        assert service["check_command"].endswith("--verbose"), service  # the long output, and what to do
+        register = service["check_command"].startswith("check_pryv_register")
+        assert ("action_url" in service) == register, service
+        assert service["notes"] in icinga2_notes(), service  # the same words in both configuration languages
+
+
+def icinga2_notes():
+    """The notes of icinga2/pryv-services.conf: `notes = "..."` and its `notes += "..."` continuations."""
+    text = (REPO / "icinga2" / "pryv-services.conf").read_text()
+    return {"".join(re.findall(r'"(.*?)"', block))
+            for block in re.findall(r'^\t+notes = ".*"\n(?:\t+notes \+= ".*"\n)*', text, re.M)}
+
+
+def test_example_parents_reach_hard_before_their_children():
+    """Each dependent service has more check attempts than its master, at the same retry interval: when both
+    fail together, the master is HARD (and silences the dependent) first."""
+    templates = {t["name"]: t for t in example_objects("service") if "name" in t}
+
+    def attempts(service):
+        while "max_check_attempts" not in service:
+            service = templates[service["use"]]
+        return int(service["max_check_attempts"])
+
+    services = {(s["host_name"], s["service_description"]): s for s in example_objects("service")
+                if "service_description" in s}
+    dependencies = example_objects("servicedependency")
+    assert dependencies
+    for dependency in dependencies:
+        master = services[dependency["host_name"], dependency["service_description"]]
+        for child in dependency["dependent_service_description"].split(","):
+            dependent = services[dependency["dependent_host_name"], child]
+            assert attempts(dependent) > attempts(master), (child, dependency)
+    retries = {templates[name].get("retry_interval") for name in templates}
+    assert retries == {"1", None}, retries  # one retry interval, the base template's
 
 
 def test_nagios_accepts_the_sandbox_printed_config(tmp_path, sandbox_session):
@@ -393,3 +441,59 @@ def test_a_second_token_file_replaces_the_macro(sandbox, tmp_path):
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
                               env={k: v for k, v in os.environ.items() if k != "PRYV_ACCESS_TOKEN"})
         assert proc.returncode == state, proc.stdout + proc.stderr
+
+
+def example_templates():
+    """The service templates of pryv-services.cfg.example, as written there."""
+    return "\n".join(re.findall(r"^define service \{\n    name .*?^\}\n", SERVICES_EXAMPLE.read_text(), re.S | re.M))
+
+
+def test_platform_down_notifies_once_the_register_hard_first(sandbox, tmp_path):
+    """The example's templates (one check attempt more for the core than for the register it needs) with a real
+    nagios4, a minute being a second: the DNS-less platform goes down, register and core fail together; the
+    register is HARD first, and it alone notifies."""
+    binary = nagios_binary()
+    sandbox.set_faults(register="failing", core="down")
+    sent = tmp_path / "notifications.log"
+    stock = tmp_path / "stock-objects.cfg"
+    notify = "command_line        /bin/true\n}\ndefine command {\n    command_name        check-host-alive"
+    options = "service_notification_options    "
+    stock.write_text(STOCK_OBJECTS.replace(options + "n", options + "w,u,c,r")
+                     .replace(notify, notify.replace("/bin/true", "/bin/sh -c 'echo \"$SERVICEDESC$ $SERVICESTATE$\" "
+                                                                  ">> %s'" % sent)))
+    user = ["--username", sandbox.username]
+    args = {"register": " ".join(without(dnsless_args(sandbox), "--hostname") + user),
+            "core": " ".join(without(dnsless_args(sandbox), "--hostname") + user)}
+    objects = tmp_path / "platform.cfg"
+    objects.write_text(example_templates() + "\n" + "\n".join([
+        "define host {\n    use generic-host\n    host_name down\n    address 127.0.0.1\n"
+        "    check_command check-host-alive\n    max_check_attempts 1\n    contact_groups admins\n}",
+        "define service {\n    use pryv-service\n    host_name down\n    service_description Pryv register\n"
+        "    check_command check_pryv_register_dnsless!%s!%s\n}" % (sandbox.hostname, args["register"]),
+        "define service {\n    use pryv-service-needs-3\n    host_name down\n    service_description Pryv core\n"
+        "    check_command check_pryv_core_dnsless!%s!%s\n}" % (sandbox.hostname, args["core"]),
+        "define servicedependency {\n    host_name down\n    service_description Pryv register\n"
+        "    dependent_host_name down\n    dependent_service_description Pryv core\n"
+        "    notification_failure_criteria w,u,c\n    execution_failure_criteria n\n}", ""]))
+    resources = resource_cfg(tmp_path, os.path.dirname(plugin_path("check_pryv_core")), sandbox.token_file)
+    conf = main_config(tmp_path, [stock, COMMANDS_CFG, objects], resources, extra=[
+        "interval_length=1", "service_inter_check_delay_method=n", "host_inter_check_delay_method=n",
+        "check_result_reaper_frequency=1", "status_update_interval=1", "retain_state_information=0",
+        "use_retained_program_state=0", "use_retained_scheduling_info=0", "service_check_timeout=60",
+        "enable_notifications=1"])
+    daemon = Nagios(binary, tmp_path, conf)
+    keys = [("down", "Pryv register"), ("down", "Pryv core")]
+    try:
+        daemon.start()
+        end = time.monotonic() + DEADLINE
+        while True:
+            status = {(s["host_name"], s["service_description"]): s for s in read_status(tmp_path / "status.dat")}
+            if all(status.get(k, {}).get("current_state") == "2" and status[k]["state_type"] == "1" for k in keys):
+                break
+            assert time.monotonic() < end, (status, daemon.log_tail())
+            time.sleep(0.2)
+        time.sleep(2)  # a notification for the core, were it sent, would follow its HARD state at once
+    finally:
+        daemon.stop()
+    assert sent.read_text().splitlines() == ["Pryv register CRITICAL"], daemon.log_tail()
+    assert int(status[keys[0]]["last_hard_state_change"]) <= int(status[keys[1]]["last_hard_state_change"])

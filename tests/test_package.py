@@ -4,6 +4,7 @@ and Nagios configurations picking them up with nothing edited.
 CI builds the .deb (.ci/build-deb) and installs it with apt-get before the tests; elsewhere they skip without it.
 The runs of the installed plugins are the icinga2, nagios and nrpe tests with CHECK_PRYV_PLUGIN_DIR set.
 """
+import re
 import subprocess
 from pathlib import Path
 
@@ -36,14 +37,26 @@ def test_package_puts_each_file_where_debian_looks(installed):
     expected |= {str(ITL_FILE), str(NAGIOS_FILE), str(EXAMPLES / "nrpe" / "pryv.cfg"),
                  str(EXAMPLES / "icinga2" / "pryv-services.conf"), str(EXAMPLES / "icinga2" / "pryv-hosts.conf.example"),
                  str(EXAMPLES / "nagios" / "pryv-services.cfg.example"),
-                 "/usr/lib/python3/dist-packages/check_pryv/check_core.py"}
+                 "/usr/lib/python3/dist-packages/check_pryv/check_core.py",
+                 "/usr/share/doc/check-pryv/html/plugins.html", "/usr/share/doc/check-pryv/html/faults.html"}
     assert sorted(expected - installed) == []
 
 
 def test_package_files_are_the_tested_ones(installed):
     """The other tests run the repository's files: the package must ship those, Nagios's on Debian's $USER1$."""
     assert ITL_FILE.read_text() == (REPO / "icinga2" / "pryv-commands.conf").read_text()
-    assert NAGIOS_FILE.read_text() == (REPO / "nagios" / "pryv-commands.cfg").read_text().replace("$USER10$", "$USER1$")
+    shipped = (REPO / "nagios" / "pryv-commands.cfg").read_text()
+    assert NAGIOS_FILE.read_text() == re.sub(r"(?m)^( *command_line.*)", lambda m: m.group(1).replace(
+        "$USER10$", "$USER1$"), shipped)  # the command lines only: the comments explain the change
+    assert "in place of $USER10$" in NAGIOS_FILE.read_text()
+
+
+def test_package_html_docs_have_the_sections_notes_url_points_at(installed):
+    page = Path("/usr/share/doc/check-pryv/html/plugins.html").read_text()
+    for anchor in ("check-pryv-dns", "check-pryv-register", "check-pryv-core", "hostings", "service-info",
+                   "certificate-expiry"):
+        assert 'id="%s"' % anchor in page, anchor
+    assert 'href="faults.html#' in page  # links between the pages follow them into HTML
     assert (EXAMPLES / "nrpe" / "pryv.cfg").read_text() == (REPO / "nrpe" / "pryv.cfg").read_text()
     assert (EXAMPLES / "icinga2" / "pryv-services.conf").read_text() == (
         REPO / "icinga2" / "pryv-services.conf").read_text()
