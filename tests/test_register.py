@@ -4,6 +4,7 @@ import re
 import pytest
 
 from conftest import dns_mode_args, dnsless_args, run_plugin
+from faultservers import HTTPFault, answer, json_answer, pryv_ok
 
 TIME = r"\d+\.\d{3}s"
 PERF = r" \| time=\d+\.?\d*s;;;0;10$"
@@ -213,3 +214,20 @@ def test_auth_request_poll_url_on_the_platform_is_followed_once(sandbox):
     assert result.returncode == 0, result.stdout
     root = "https://localhost:%d/reg/access" % sandbox.http_port
     assert re.findall(r"^url: (.*)$", result.stdout, re.M) == [root, root + "/***"]
+
+
+@pytest.mark.parametrize("fresh, words", [
+    (json_answer(200, {"reserved": True}), "register database says a fresh name is taken (reserved: true)"),
+    (b"", "fresh name check: no answer from reg.pryv.test:{port} (127.0.0.1): connection closed without an answer"),
+], ids=["taken", "no-answer"])
+def test_register_fresh_name_not_free_is_critical(fresh, words):
+    """A register that knows the health account, and answers the fresh name otherwise than free."""
+    def route(head):
+        return pryv_ok(head) if b"/healthmetrics01/check_username" in head.split(b"\r\n", 1)[0] else fresh
+
+    with HTTPFault(answer(route)) as server:
+        result = run_plugin("check_pryv_register", "-D", "pryv.test", "-I", "127.0.0.1", "-p", str(server.port),
+                            "--scheme", "http", "-t", "5")
+    assert result.returncode == 2, result.stdout
+    assert re.match(r"PRYV_REGISTER CRITICAL - register knows healthmetrics01 \(200 in %s\); %s \| time="
+                    % (TIME, re.escape(words.format(port=server.port))), first_line(result)), result.stdout
