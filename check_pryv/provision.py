@@ -48,6 +48,7 @@ REFUSED, UNREACHABLE = 1, 3  # a usage error exits 2, as argparse does
 # Statuses that a proxy (nginx) gives for a service behind it that is down.
 GATEWAY_ERRORS = (502, 503, 504)
 PERMISSIONS = [{"streamId": "*", "level": "manage"}]
+MAX_HOSTINGS = 50  # --all-hostings makes an account and a file per hosting: a register listing thousands is a fault
 LANGUAGE = "en"
 
 # The register's account-creation error ids, in the operator's words: what was refused and what to change. The
@@ -91,6 +92,9 @@ def make_parser():
                                "(each with its token file: --token-file PATH gives PATH-HOSTING, or "
                                "NAME-HOSTING.EXT for NAME.EXT), reusing what exists; ends with the Icinga 2 "
                                "dictionary vars.pryv_cores to paste")
+    platform.add_argument("--max-hostings", type=hosting_count, default=MAX_HOSTINGS, metavar="N",
+                          help="--all-hostings: use the first N hostings that the register lists, and say so when "
+                               "it lists more: each is an account and a file (default: %(default)s)")
     platform.add_argument("--app-id", default="pryv-metrics", help="the app id to sign in with (default: %(default)s)")
     platform.add_argument("--origin", type=origin_url,
                           help="the Origin header of the sign-in, one the platform trusts "
@@ -199,7 +203,7 @@ def create_account(platform, args, password):
         if answer.status not in (404, 405):
             break
     if answer.status in (200, 201):
-        say("register: account %s created%s" % (args.username, " on hosting %s" % hosting if hosting else ""))
+        say("register: account %s created%s" % (args.username, " on hosting %s" % shown(hosting) if hosting else ""))
         return
     if account_already_there(answer):  # created in between, or a register slower than its check_username
         say("register: account %s exists" % args.username)
@@ -213,7 +217,8 @@ def choose_hosting(platform, wanted):
     hostings = list_hostings(answer.json) if answer.status == 200 else None
     if hostings is None:
         raise Refused("register: /hostings answered %s" % explain(answer))
-    listed = ", ".join("%s (%s)" % (name, "available" if up else "not available") for name, up in hostings) or "none"
+    listed = one_line(", ".join("%s (%s)" % (shown(name), "available" if up else "not available")
+                                for name, up in hostings), 1000) or "none"
     if wanted and wanted not in dict(hostings):
         raise Refused("hosting %r is unknown to the register; it lists: %s" % (wanted, listed))
     if wanted and not dict(hostings)[wanted]:
@@ -397,13 +402,17 @@ def provision_all_hostings(args, password, prompted, parser):
     hostings = list_hostings(answer.json) if answer.status == 200 else None
     if not hostings:
         raise Refused("register: /hostings answered %s" % (explain(answer) if hostings is None else "no hosting"))
+    if len(hostings) > args.max_hostings:
+        say("register: /hostings lists %d hostings: only the first %d are used (--max-hostings)"
+            % (len(hostings), args.max_hostings))
+        hostings = hostings[:args.max_hostings]
     ready, unused, code = [], [], 0
     for hosting, available in hostings:
         one = argparse.Namespace(**vars(args))
         try:
             one.username, one.token_file, one.email = hosting_account(args, hosting)
             one.hosting = hosting if args.domain else None  # DNS-less: one core, the register takes no hosting
-            say("hosting %s: account %s" % (hosting, one.username))
+            say("hosting %s: account %s" % (shown(hosting), one.username))
             platform = Platform(one)
             if not available and not account_exists(platform, one.username):
                 unused.append((hosting, "not available for new accounts, and no account %s on it" % one.username))
@@ -419,7 +428,7 @@ def provision_all_hostings(args, password, prompted, parser):
             code = UNREACHABLE if code != REFUSED else code
     say("")
     for hosting, why in unused:
-        say("hosting %s not used: %s" % (hosting, why))
+        say("hosting %s not used: %s" % (shown(hosting), why))
     if not ready:
         say("%s: error: no hosting could be used" % PROG)
         return code or REFUSED
@@ -618,6 +627,11 @@ def say(text):
     sys.stderr.flush()
 
 
+def shown(name):
+    """A name the platform chose (a hosting), as the one filter shows it."""
+    return one_line(name, 60)
+
+
 def fail(code, text):
     say("%s: error: %s" % (PROG, text))
     sys.exit(code)
@@ -676,6 +690,12 @@ class RefusePassword(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         parser.error("the password is never taken on the command line: use --password-file FILE or PRYV_PASSWORD")
+
+
+def hosting_count(text):
+    if not options.is_number(text, 5) or not 1 <= int(text) <= 10000:
+        raise argparse.ArgumentTypeError("invalid number %r: a whole number from 1 to 10000" % text)
+    return int(text)
 
 
 def nonempty(text):
