@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-from check_pryv import configtext
 from conftest import dns_mode_args, dnsless_args, plugin_path, run_plugin
 from faultservers import HTTPFault, answer, json_answer
 from test_icinga2 import SHIPPED, by_type, icinga2_binary, q, validate
@@ -125,6 +124,8 @@ def test_setup_token_file_path_with_quotes_and_non_ascii_gives_lines_icinga2_and
             in result.stderr
         return
     command = lines[lines.index("# Nagios, the service's command") + 1]
+    from check_pryv import configtext
+
     service = configtext.nagios_define("host", [
         ("use", "generic-host"), ("host_name", "pryv"), ("address", "127.0.0.1"), ("check_command", "check-host-alive"),
         ("max_check_attempts", "3"), ("check_period", "24x7"), ("contact_groups", "admins")]) \
@@ -203,6 +204,8 @@ def test_sandbox_state_dir_nagios_cannot_read_is_refused_clearly(tmp_path):
 
 def test_icinga_string_reads_back_the_same_text_in_icinga2(tmp_path):
     """Every awkward character of a path through the quoter, then back from icinga2's own object dump."""
+    from check_pryv import configtext
+
     text = 'a"b\\c\nd\te\x01f\x7fg\u0085h zü $x$'
     objects = icinga2_objects(tmp_path, on_a_host(["\t" + configtext.icinga_var("pryv_note", text)]))
     assert by_type(objects, "Host")["pryv"]["vars"]["pryv_note"] == text.replace("$x$", "$$x$$")
