@@ -241,6 +241,46 @@ def test_setup_error_message_with_terminal_sequences_reaches_no_terminal():
         "INVALID_USER_NAME: bad?]0;owned??[2J?[8m?31m - see?]0;owned??[2J?[8m?31m)")
 
 
+def test_setup_platform_value_shown_as_is_still_reaches_no_terminal():
+    """An existing access whose `expires` is no date: shown as the platform gave it, through the output's filter."""
+    def route(head):
+        line = head.split(b"\r\n", 1)[0]
+        if b"/check_username" in line:
+            return json_answer(200, {"reserved": True})
+        if b"/auth/login" in line:
+            return json_answer(200, {"token": "session-token-0123456789"})
+        if line.startswith(b"POST") and b"/accesses" in line:
+            return json_answer(400, {"error": {"id": "item-already-exists", "message": "exists"}})
+        return json_answer(200, {"accesses": [{"name": "metricsAccess", "type": "shared", "expires": ESCAPES,
+                                               "token": "access-token-0123456789"}]})
+
+    with HTTPFault(answer(route)) as server:
+        result = run_plugin("check_pryv_setup", "--hostname", "127.0.0.1", "--port", str(server.port), "--scheme",
+                            "http", env={"PRYV_PASSWORD": PASSWORD})
+    assert result.returncode == 1
+    assert not TERMINAL.search(result.stderr), repr(result.stderr)
+    assert result.stderr.splitlines()[-1] == (
+        'check_pryv_setup: error: core: the existing access "metricsAccess" expires (at ?]0;owned??[2J?[8m?31m?): '
+        "delete it in the app, or give another --access-name")
+
+
+def test_sandbox_banner_with_a_state_dir_holding_escapes_reaches_no_terminal(tmp_path):
+    state = tmp_path / ("state" + ESCAPES)
+    proc = subprocess.Popen([plugin_path("check_pryv_sandbox"), "--state-dir", str(state)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    banner = ""
+    try:
+        while "Stop with Ctrl-C" not in banner:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            banner += line
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+    assert not TERMINAL.search(banner), repr(banner)
+    assert "  CA file      %s/state?]0;owned??[2J?[8m?31m?/ca.pem" % tmp_path in banner
+
+
 # --- 10: --all-hostings takes a stated number of hostings ------------------------------------------------------
 
 def test_all_hostings_uses_at_most_max_hostings_and_says_so(sandbox, monkeypatch, tmp_path):
