@@ -81,6 +81,15 @@ def nagios_accepts(work, objects, resource_lines=()):
     return report
 
 
+def nagios_service(check_command_line):
+    """A host and its Pryv core service, whose check_command is the pasted line."""
+    return "\n".join([
+        "define host {", "  use generic-host", "  host_name pryv", "  address 127.0.0.1",
+        "  check_command check-host-alive", "  max_check_attempts 3", "  check_period 24x7", "  contact_groups admins",
+        "}", "define service {", "  use generic-service", "  host_name pryv", "  service_description Pryv core",
+        "  " + check_command_line, "}", ""])
+
+
 # --- 2: the lines to paste are generated for the language that reads them --------------------------------------
 
 def test_all_hostings_with_hostile_hosting_names_prints_a_dictionary_icinga2_takes(sandbox, monkeypatch, tmp_path):
@@ -124,15 +133,21 @@ def test_setup_token_file_path_with_quotes_and_non_ascii_gives_lines_icinga2_and
             in result.stderr
         return
     command = lines[lines.index("# Nagios, the service's command") + 1]
-    from check_pryv import configtext
-
-    service = configtext.nagios_define("host", [
-        ("use", "generic-host"), ("host_name", "pryv"), ("address", "127.0.0.1"), ("check_command", "check-host-alive"),
-        ("max_check_attempts", "3"), ("check_period", "24x7"), ("contact_groups", "admins")]) \
-        + "\ndefine service {\n  use generic-service\n  host_name pryv\n  service_description Pryv core\n  %s\n}\n" \
-        % command
     resource = next(line for line in lines if line.startswith("$USER11$="))
-    assert "Checked 1 services." in nagios_accepts(tmp_path / "nagios", service, [resource])
+    assert "Checked 1 services." in nagios_accepts(tmp_path / "nagios", nagios_service(command), [resource])
+
+
+def test_setup_lines_for_a_token_on_stdout_are_taken_by_icinga2_and_nagios(sandbox, tmp_path):
+    result = run_plugin("check_pryv_setup", *dns_mode_args(sandbox), "--username", "healthmetrics02",
+                        env={"PRYV_PASSWORD": PASSWORD})
+    assert result.returncode == 0, result.stderr
+    lines = pasted_lines(result)
+    host = [line for line in lines if line.startswith("vars.")]
+    hosts = by_type(icinga2_objects(tmp_path / "icinga2", on_a_host(host)), "Host")
+    assert hosts["pryv"]["vars"]["pryv_core_token"] == "<the token printed on stdout>"
+    command = lines[lines.index("# Nagios, the service's command") + 1]
+    assert lines[lines.index("# Nagios, the service's command") - 1] == "$USER11$=/etc/nagios4/pryv-token"
+    assert "Checked 1 services." in nagios_accepts(tmp_path / "nagios", nagios_service(command))
 
 
 @pytest.mark.parametrize("char, meaning", [(";", "starts a comment"), ("$", "starts a macro"),
@@ -189,6 +204,18 @@ def test_sandbox_prints_both_formats_to_files_that_icinga2_and_nagios_take(tmp_p
     report = nagios_accepts(tmp_path / "nagios", nagios.read_text(encoding="utf-8"))
     assert re.search(r"Checked 5 services\.", report), report
     assert "# here: their commands name $USER11$ first, so resource.cfg must still set it" in nagios.read_text()
+
+
+@pytest.mark.parametrize("value, words", [
+    ("yaml", "icinga2 or nagios, each optionally =FILE, separated by commas; not 'yaml'"),
+    ("icinga2=", "icinga2 or nagios, each optionally =FILE, separated by commas; not 'icinga2='"),
+    ("nagios=a,nagios=b", "nagios given twice"),
+    ("icinga2,nagios", "one format at most goes to stdout: give the others =FILE"),
+])
+def test_sandbox_print_config_value_is_checked(value, words):
+    result = run_plugin("check_pryv_sandbox", "--print-config", value)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "check_pryv_sandbox: error: argument --print-config: " + words
 
 
 def test_sandbox_state_dir_nagios_cannot_read_is_refused_clearly(tmp_path):

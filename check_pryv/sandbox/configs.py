@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 
 from check_pryv.configtext import NOTIFICATION, Macro, icinga_host, nagios_check_command, nagios_define, nagios_words
@@ -83,11 +84,11 @@ def printing(text):
     for item in text.split(","):
         kind, sep, path = item.partition("=")
         if kind not in PRINTERS or (sep and not path):
-            raise ValueError("--print-config takes icinga2 or nagios, each optionally =FILE, separated by commas; "
-                             "not %r" % item)
+            raise argparse.ArgumentTypeError("icinga2 or nagios, each optionally =FILE, separated by commas; "
+                                             "not %r" % item)
         if kind in dict(wanted):
-            raise ValueError("--print-config names %s twice" % kind)
+            raise argparse.ArgumentTypeError("%s given twice" % kind)
         wanted.append((kind, path or None))
     if sum(path is None for _, path in wanted) > 1:
-        raise ValueError("--print-config: one format at most goes to stdout, give the others =FILE")
+        raise argparse.ArgumentTypeError("one format at most goes to stdout: give the others =FILE")
     return wanted
