@@ -92,9 +92,9 @@ def make_parser():
                                "(each with its token file: --token-file PATH gives PATH-HOSTING, or "
                                "NAME-HOSTING.EXT for NAME.EXT), reusing what exists; ends with the Icinga 2 "
                                "dictionary vars.pryv_cores to paste")
-    platform.add_argument("--max-hostings", type=hosting_count, default=MAX_HOSTINGS, metavar="N",
+    platform.add_argument("--max-hostings", type=hosting_count, metavar="N",
                           help="--all-hostings: use the first N hostings that the register lists, and say so when "
-                               "it lists more: each is an account and a file (default: %(default)s)")
+                               "it lists more: each is an account and a file (default: %d)" % MAX_HOSTINGS)
     platform.add_argument("--app-id", default="pryv-metrics", help="the app id to sign in with (default: %(default)s)")
     platform.add_argument("--origin", type=origin_url,
                           help="the Origin header of the sign-in, one the platform trusts "
@@ -154,6 +154,9 @@ def complete(args, parser):
     args.origin = args.origin or ("https://sw." + args.domain if args.domain else "https://" + args.hostname)
     if args.hosting and not args.domain:
         parser.error("--hosting applies to DNS mode (--domain) only: a DNS-less platform has one hosting")
+    if args.max_hostings and not args.all_hostings:
+        parser.error("--max-hostings applies to --all-hostings")
+    args.max_hostings = args.max_hostings or MAX_HOSTINGS
     if args.token_file:
         problem = token_file_problem(args.token_file)
         if problem:

@@ -328,3 +328,19 @@ def test_all_hostings_default_bound_is_50(sandbox, monkeypatch, tmp_path):
     assert len(list(tmp_path.iterdir())) == 50
     help_text = run_plugin("check_pryv_setup", "--help").stdout
     assert "--max-hostings N" in help_text and "(default: 50)" in " ".join(help_text.split())
+
+
+def test_max_hostings_without_all_hostings_is_a_usage_error():
+    result = run_plugin("check_pryv_setup", "--domain", "pryv.test", "--max-hostings", "3",
+                        env={"PRYV_PASSWORD": PASSWORD})
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "check_pryv_setup: error: --max-hostings applies to --all-hostings"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "10001", "many"])
+def test_max_hostings_out_of_range_is_a_usage_error(value):
+    result = run_plugin("check_pryv_setup", "--domain", "pryv.test", "--all-hostings", "--max-hostings", value,
+                        env={"PRYV_PASSWORD": PASSWORD})
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == ("check_pryv_setup: error: argument --max-hostings: invalid number "
+                                              "%r: a whole number from 1 to 10000" % value)
