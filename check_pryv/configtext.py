@@ -192,15 +192,21 @@ def all_hostings_paste_lines(ready):
     its account's name, the hosting's own name kept in the entry and said in a comment."""
     lines = ["# check them now:"] + [core_command(one) for _, one in ready]
     lines.append("# Icinga 2, on the Host object (each file readable by icinga on every node that runs the check):")
-    for hosting, one in ready:
+    problems = {hosting: service_key_problem(hosting) for hosting, _ in ready}
+    while True:  # a key given twice would hide a core: a name that is another hosting's key is keyed by its account
+        keys = [one.username if problems[hosting] else hosting for hosting, one in ready]
+        twice = [hosting for (hosting, _), key in zip(ready, keys) if keys.count(key) > 1 and not problems[hosting]]
+        if not twice:
+            break
+        problems.update((hosting, "its name is the key of another hosting's services") for hosting in twice)
+    for (hosting, one), key in zip(ready, keys):
         shown = one_line(hosting, 60)
         entry = {"username": one.username, "token_file": os.path.abspath(one.token_file)}
-        problem = service_key_problem(hosting)
-        if problem:
+        if problems[hosting]:
             lines.append("# hosting %s: its services are pryv-core-%s and pryv-dns-%s, as %s"
-                         % (shown, one.username, one.username, problem))
+                         % (shown, key, key, problems[hosting]))
             entry["hosting"] = shown
-        lines.append(icinga_var(("pryv_cores", one.username if problem else hosting), entry))
+        lines.append(icinga_var(("pryv_cores", key), entry))
     return lines
 
 

@@ -19,12 +19,13 @@ from test_nagios import COMMANDS_CFG, RESOURCE_EXAMPLE, STOCK_OBJECTS, main_conf
 
 PASSWORD = "Hostile-Register-Pass-7"
 # Names a register may give its hostings: each must come out as a service Icinga 2 takes, never as a line of its own.
-HOSTILE = {
-    "zürich": "pryv-core-zürich",                     # non-ASCII: UTF-8, never \u
-    "pilot!1": None,                                  # '!' is refused in an object name: a derived name
-    'x"] = {}\n\tvars.pryv_cores["forged': None,      # a line break and quotes: no forged line
-    "cost$1": None,                                   # '$' would be a macro in the service's variables
-}
+HOSTILE = [
+    "zürich",                                  # non-ASCII: UTF-8, never \u
+    "pilot!1",                                 # '!' is refused in an object name: keyed by its account's name
+    "healthmetrics02-pilot-1-41cc0e",          # ... which this one is named after: both kept, neither hidden
+    'x"] = {}\n\tvars.pryv_cores["forged',     # a line break and quotes: no forged line
+    "cost$1",                                  # '$' would be a macro in the service's variables
+]
 TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal acts on (ESC, BEL, CSI...)
 
 
@@ -112,6 +113,9 @@ def test_all_hostings_with_hostile_hosting_names_prints_a_dictionary_icinga2_tak
         assert "# hosting %s: its services are pryv-core-%s and pryv-dns-%s, as " % (hosting, username, username) \
             in result.stderr
     assert services[derived["pilot!1"]]["display_name"] == "Pryv core pilot!1"
+    assert derived["pilot!1"] == "pryv-core-healthmetrics02-pilot-1-41cc0e"
+    assert derived["healthmetrics02-pilot-1-41cc0e"] == "pryv-core-healthmetrics02-healthmetrics02-pilot-1-41cc0e"
+    assert "as its name is the key of another hosting's services" in result.stderr
     assert "an Icinga 2 object name may not contain '!'" in result.stderr
     assert len(services) == len(HOSTILE)  # and none of a forged entry
 
