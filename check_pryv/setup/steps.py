@@ -1,50 +1,20 @@
-"""check_pryv_setup: prepare a Pryv.io platform for check_pryv_core, in one command that is safe to repeat.
+"""check_pryv_setup's steps, as the healthcheck guide has an operator do them by hand, each one skipped when
+already done; --all-hostings repeats them per hosting."""
 
-It does what the healthcheck guide has an operator do by hand:
-
-1. asks the register whether the health account exists (check_username);
-2. if it does not, creates it: DNS mode `POST https://reg.DOMAIN/user` (then `/users`) on --hosting, by
-   default the first hosting that `/hostings` marks available; DNS-less `POST https://HOSTNAME/reg/user`
-   (then `/reg/users`);
-3. signs in (`POST /auth/login`) with the `Origin` header that the platform trusts;
-4. creates the shared access --access-name with `manage` on `*` and no expiry or, when it already exists,
-   takes its token from `GET /accesses`;
-5. checks the token with `GET /access-info` and `GET /events?limit=1`;
-6. writes the token to --token-file (mode 0600, atomically; --owner gives it to the user that runs the
-   checks), or prints it alone on stdout. Everything else goes to stderr, ending with the lines to paste
-   into check_pryv_core, Icinga 2 and Nagios.
-
-A second run finds the account and the access, gives the same token and changes nothing.
-
-The account's password comes from --password-file, else the environment variable PRYV_PASSWORD, else
-a prompt when a terminal is attached. It is never printed.
-
-Exit codes: 0 the token works; 1 the platform refused a step (the message says which and what to do),
-or --token-file holds another token (see --force); 2 bad arguments, or no password; 3 the register or
-the core could not be reached or did not answer in time; 130 interrupted (Ctrl-C).
-"""
 import argparse
-import collections
-import getpass
-import grp
 import hashlib
 import os
-import pwd
 import re
-import signal
-import sys
 import time
-import warnings
-from urllib.parse import urlsplit
 
-from urllib3.exceptions import InsecureRequestWarning
-
-from check_pryv import configtext, options, output, safefile, secret, start
+from check_pryv import configtext, secret
 from check_pryv.client import Client, Target, TransportError, one_line
 from check_pryv.deadline import Deadline
+from check_pryv.setup import PROG, REFUSED, UNREACHABLE, Refused, Unreachable, say, shown
+from check_pryv.setup.password import confirm_password
+from check_pryv.setup.tokenfile import save_token
 
-PROG = "check_pryv_setup"
-REFUSED, UNREACHABLE = 1, 3  # a usage error exits 2, as argparse does
+
 # Statuses that a proxy (nginx) gives for a service behind it that is down.
 GATEWAY_ERRORS = (502, 503, 504)
 PERMISSIONS = [{"streamId": "*", "level": "manage"}]
@@ -69,106 +39,6 @@ PARAMETER_ERRORS = {"username": "INVALID_USER_NAME", "email": "INVALID_EMAIL", "
                     "appId": "INVALID_APPID", "appid": "INVALID_APPID", "language": "INVALID_LANGUAGE"}
 
 
-class Refused(Exception):
-    """The platform refused a step: exit 1 with a message that says what to do."""
-
-
-class Unreachable(Exception):
-    """The register or the core did not answer: exit 3."""
-
-
-def make_parser():
-    parser = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="also show each call to the platform")
-    platform = options.add_platform_options(parser)
-    platform.add_argument("--email", type=email_address,
-                          help="the account's e-mail when it is created "
-                               "(default: USERNAME@DOMAIN, DNS-less USERNAME@HOSTNAME)")
-    platform.add_argument("--hosting", metavar="NAME",
-                          help="DNS mode: where to create the account "
-                               "(default: the first hosting that /hostings marks available)")
-    platform.add_argument("--all-hostings", action="store_true",
-                          help="one health account per hosting that /hostings marks available, USERNAME-HOSTING "
-                               "(each with its token file: --token-file PATH gives PATH-HOSTING, or "
-                               "NAME-HOSTING.EXT for NAME.EXT), reusing what exists; ends with the Icinga 2 "
-                               "dictionary vars.pryv_cores to paste")
-    platform.add_argument("--max-hostings", type=hosting_count, metavar="N",
-                          help="--all-hostings: use the first N hostings that the register lists, and say so when "
-                               "it lists more: each is an account and a file (default: %d)" % MAX_HOSTINGS)
-    platform.add_argument("--app-id", default="pryv-metrics", help="the app id to sign in with (default: %(default)s)")
-    platform.add_argument("--origin", type=origin_url,
-                          help="the Origin header of the sign-in, one the platform trusts "
-                               "(default: https://sw.DOMAIN, DNS-less https://HOSTNAME)")
-    platform.add_argument("--access-name", type=nonempty, default="metricsAccess",
-                          help="the shared access to create or reuse (default: %(default)s)")
-    secrets = parser.add_argument_group("password and token")
-    secrets.add_argument("--password-file", metavar="FILE",
-                         help="read the account's password from FILE (else PRYV_PASSWORD, else a prompt on a terminal)")
-    secrets.add_argument("--password", nargs="?", action=RefusePassword, help=argparse.SUPPRESS)
-    secrets.add_argument("--token-file", metavar="PATH",
-                         help="write the token to PATH (mode 0600, atomically) instead of stdout")
-    secrets.add_argument("--force", action="store_true", help="replace a --token-file that holds another token")
-    secrets.add_argument("--owner", metavar="USER[:GROUP]", type=owner_spec,
-                         help="give --token-file to USER, the one that runs the checks (nagios on Debian, icinga "
-                              "on RHEL): mode 0600, or 0640 for GROUP to read it too; root only")
-    connection = options.add_connection_options(parser)
-    connection.add_argument("-t", "--timeout", type=options.timeout_seconds, default=10,
-                            help="seconds (whole, 1 to 3600) each call to the platform may take (default: %(default)s)")
-    return parser
-
-
-def main(argv=None):
-    start.setup_signals(PROG)
-    argv = sys.argv[1:] if argv is None else argv
-    # Every message, the parser's first included, goes through the scrubber and survives a closed or full
-    # output: the password is known before the first argument is judged.
-    output.install()
-    parser = make_parser()
-    for value in parser.secrets(argv):
-        secret.add(value)
-    args = options.parse(parser, argv)
-    complete(args, parser)
-    if args.insecure:  # said once here, instead of urllib3's warning at every call
-        warnings.simplefilter("ignore", InsecureRequestWarning)
-        say("warning: --insecure: the platform's certificate is not verified")
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C ends below (getpass restores
-    try:                                                       # the terminal on its way out)
-        password, prompted = read_password(args, parser)
-        secret.add(password)
-        if args.all_hostings:
-            sys.exit(provision_all_hostings(args, password, prompted, parser))
-        token = provision(args, Platform(args), password, prompted, parser)
-        deliver(args, token)
-    except Refused as error:
-        fail(REFUSED, str(error))
-    except Unreachable as error:
-        fail(UNREACHABLE, str(error))
-    except KeyboardInterrupt:
-        fail(130, "interrupted")
-
-
-def complete(args, parser):
-    """Defaults that depend on the mode, and the checks argparse cannot make alone."""
-    host = args.domain or args.hostname
-    args.email = args.email or "%s@%s" % (args.username, host)
-    args.origin = args.origin or ("https://sw." + args.domain if args.domain else "https://" + args.hostname)
-    if args.hosting and not args.domain:
-        parser.error("--hosting applies to DNS mode (--domain) only: a DNS-less platform has one hosting")
-    if args.max_hostings and not args.all_hostings:
-        parser.error("--max-hostings applies to --all-hostings")
-    args.max_hostings = args.max_hostings or MAX_HOSTINGS
-    if args.token_file:
-        problem = token_file_problem(args.token_file)
-        if problem:
-            parser.error("cannot use --token-file %s: %s" % (args.token_file, problem))
-    elif sys.stdout.failed:  # the token would be lost: say so before the platform is changed
-        parser.error("stdout is closed: give --token-file PATH to receive the token")
-    if args.owner and not args.token_file:
-        parser.error("--owner applies to --token-file: without it the token goes to stdout")
-    if args.owner and os.geteuid() not in (0, args.owner.uid):
-        parser.error("--owner %s: only root can give a file to another user" % args.owner.spec)
-
-
 def provision(args, platform, password, prompted, parser):
     """The guide's steps, each one skipped when already done; returns a verified token."""
     if account_exists(platform, args.username):
@@ -182,8 +52,6 @@ def provision(args, platform, password, prompted, parser):
     verify_token(platform, args, token)
     return token
 
-
-# --- the steps -----------------------------------------------------------------------------------------
 
 def account_exists(platform, username):
     """check_username: `reserved: true` means the account exists; a reserved word or an invalid name stops here."""
@@ -441,96 +309,6 @@ def provision_all_hostings(args, password, prompted, parser):
     return code
 
 
-# --- the token, and what to paste ----------------------------------------------------------------------
-
-def deliver(args, token):
-    """The token to --token-file or alone on stdout; then the lines to paste, on stderr."""
-    if args.token_file:  # written before anything is printed: a closed output cannot lose it
-        done = save_token(args.token_file, token, args.force, args.owner)
-        owner = ", owner %s" % args.owner.spec if args.owner else ""
-        say("token %s %s (mode %04o%s)" % (done, args.token_file, os.stat(args.token_file).st_mode & 0o7777, owner))
-    elif not sys.stdout.write_raw(token + "\n"):  # the product itself: unscrubbed, on its own
-        raise Refused("the token could not be written to stdout: give --token-file PATH (running again gives "
-                      "the same token)")
-    say("")
-    say("Lines to paste:")
-    for line in configtext.paste_lines(args, reader_of(args.owner)):
-        say("  " + line)
-
-
-def token_file_problem(path):
-    """Why the token could not be written there, found before any call to the platform; None when fine."""
-    problem = safefile.replaceable(path)
-    if problem:
-        return problem
-    if os.path.exists(path) and not os.access(path, os.R_OK):
-        return "it cannot be read"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return "directory %s does not exist" % folder
-    if not os.access(folder, os.W_OK):
-        return "directory %s is not writable" % folder
-    return None
-
-
-def save_token(path, token, force, owner=None):
-    """Leave a file that holds this token (for this owner) alone; replace another token only with --force;
-    atomically, 0600 (or --owner's mode). Without --owner, root replacing the file keeps its owner."""
-    try:
-        old = safefile.read(path, follow=False).strip() if os.path.lexists(path) else ""
-    except (OSError, UnicodeDecodeError) as error:
-        raise Refused("cannot read %s: %s" % (path, getattr(error, "strerror", None) or "not text"))
-    if old == token and (owner is None or owned_by(os.lstat(path), owner)):
-        return "unchanged in"
-    if old and old != token and not force:
-        raise Refused("%s holds another token: not replaced (give --force to replace it; running again gives "
-                      "the same token)" % path)
-    try:
-        if owner is None:
-            safefile.write_atomic(path, token + "\n")
-        else:
-            safefile.write_atomic(path, token + "\n", (owner.uid, owner.gid), owner_mode(owner))
-    except OSError as error:
-        raise Refused("cannot write %s: %s" % (path, error.strerror))
-    return "replaced in" if old and old != token else "written to"
-
-
-# --owner: who reads the token file. The temporary file changes hands before its rename, so that the token is
-# never, even for an instant, under its name with the wrong owner or mode.
-Owner = collections.namedtuple("Owner", "spec uid gid group_reads")
-
-
-def owner_spec(text):
-    """--owner USER[:GROUP], as this machine knows them (USER alone, or USER:, means USER's login group)."""
-    user, _, group = text.partition(":")
-    try:
-        entry = pwd.getpwnam(user)
-    except KeyError:
-        raise argparse.ArgumentTypeError("unknown user %r" % user)
-    if not group:
-        return Owner(user, entry.pw_uid, entry.pw_gid, False)
-    try:
-        return Owner("%s:%s" % (user, group), entry.pw_uid, grp.getgrnam(group).gr_gid, True)
-    except KeyError:
-        raise argparse.ArgumentTypeError("unknown group %r" % group)
-
-
-def owner_mode(owner):
-    return 0o640 if owner.group_reads else 0o600
-
-
-def reader_of(owner):
-    """Who reads the token file, in the lines to paste."""
-    if owner is None:
-        return "the user that runs the checks (see --owner)"
-    user, _, group = owner.spec.partition(":")
-    return "%s and the group %s" % (user, group) if group else user
-
-
-def owned_by(stat, owner):
-    return (stat.st_uid, stat.st_gid, stat.st_mode & 0o7777) == (owner.uid, owner.gid, owner_mode(owner))
-
-
 # --- the platform, one bounded call at a time ----------------------------------------------------------
 
 class Platform:
@@ -580,132 +358,8 @@ def explain(answer):
     return answer.problem() + (" - %s" % one_line(extra, 200) if extra else "")
 
 
-# --- the password ---------------------------------------------------------------------------------------
-
-def read_password(args, parser):
-    """(password, prompted): --password-file, else PRYV_PASSWORD, else a prompt on a terminal."""
-    if args.password_file:
-        try:
-            password = safefile.read(args.password_file).split("\n", 1)[0].rstrip("\r")
-            source = "--password-file %s" % args.password_file
-        except (OSError, UnicodeDecodeError) as error:
-            # a path that does not exist may be the password itself, typed in the wrong place: never repeat it
-            named = " " + args.password_file if os.path.exists(args.password_file) else ""
-            parser.error("cannot read --password-file%s: %s" % (named, getattr(error, "strerror", None) or "not text"))
-    elif os.environ.get("PRYV_PASSWORD") is not None:
-        password, source = os.environ["PRYV_PASSWORD"], "PRYV_PASSWORD"
-    elif sys.stdin is not None and sys.stdin.isatty():  # None: started with stdin closed
-        return prompt("Password of %s: " % args.username, parser), True
-    else:
-        parser.error("no password: give --password-file FILE, set PRYV_PASSWORD, or run it on a terminal")
-    if not password:
-        parser.error("the password from %s is empty" % source)
-    check_password_length(password, parser, source)
-    return password, False
-
-
-def check_password_length(password, parser, source):
-    """Pryv takes 6 to 99 characters: a shorter one is refused here, before a platform could echo it."""
-    if len(password) < secret.MIN_SECRET_LENGTH:
-        parser.error("the password from %s is shorter than %d characters" % (source, secret.MIN_SECRET_LENGTH))
-
-
-def confirm_password(password, parser):
-    if prompt("The account does not exist yet; password again, to create it: ", parser) != password:
-        parser.error("the two passwords differ")
-
-
-def prompt(text, parser):
-    password = getpass.getpass(text, stream=sys.stderr)
-    if not password:
-        parser.error("empty password")
-    check_password_length(password, parser, "the prompt")
-    return password
-
-
-# --- output ---------------------------------------------------------------------------------------------
-
-def say(text):
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def shown(name):
-    """A name the platform chose (a hosting), as the one filter shows it."""
-    return one_line(name, 60)
-
-
-def fail(code, text):
-    say("%s: error: %s" % (PROG, text))
-    sys.exit(code)
-
-
 def stamp(seconds):
     try:
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(seconds)))
     except (TypeError, ValueError, OverflowError):
         return str(seconds)
-
-
-# --- argument types -------------------------------------------------------------------------------------
-
-def email_address(text):
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+", text):
-        raise argparse.ArgumentTypeError("invalid e-mail %r" % text)
-    return text
-
-
-def origin_url(text):
-    """An Origin header: scheme://host[:port], nothing after."""
-    try:
-        parts = urlsplit(text)
-        port = parts.port  # ValueError when not a number from 0 to 65535
-    except ValueError:
-        parts = port = None
-    if not parts or parts.scheme not in ("https", "http") or not options.is_host_name(parts.hostname or "") \
-            or parts.username or parts.password or port == 0 or parts.path not in ("", "/") \
-            or parts.query or parts.fragment:
-        raise argparse.ArgumentTypeError("invalid origin %r: scheme://host[:port], e.g. https://sw.DOMAIN" % text)
-    return "%s://%s" % (parts.scheme, parts.netloc)
-
-
-class Parser(options.SecretOptions, argparse.ArgumentParser):
-    """argparse's errors (stderr, exit 2), without ever repeating a value that may be a misplaced password."""
-
-    def __init__(self, **kwargs):
-        super().__init__(allow_abbrev=False, **kwargs)  # else `--password X` would pass for --password-file
-        self.secret_sources()
-        self.secret_options.append("--password")
-        self.secret_files.append("--password-file")
-        self.secret_variables.append("PRYV_PASSWORD")
-
-    def parse_args(self, args=None, namespace=None):
-        args, extras = self.parse_known_args(args, namespace)
-        if extras:
-            named = [word.split("=", 1)[0] for word in extras if word.startswith("-")]
-            self.error("unrecognized arguments: %s (values not shown)" % " ".join(named) if named
-                       else "%d unexpected argument(s), not shown" % len(extras))
-        return args
-
-
-class RefusePassword(argparse.Action):
-    """--password on the command line: refused without repeating it (it is already in the process list)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        parser.error("the password is never taken on the command line: use --password-file FILE or PRYV_PASSWORD")
-
-
-def hosting_count(text):
-    if not options.is_number(text, 5) or not 1 <= int(text) <= 10000:
-        raise argparse.ArgumentTypeError("invalid number %r: a whole number from 1 to 10000" % text)
-    return int(text)
-
-
-def nonempty(text):
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must not be empty")
-    return text
-
-
-if __name__ == "__main__":
-    main()
