@@ -84,8 +84,8 @@ def bare_floor(python, code):
 
 # Modules (and their submodules) a plugin run must never load; tests/test_imports.py checks the same.
 FORBIDDEN = {
-    "http": ("dns", "check_pryv.check_dns", "check_pryv.sandbox", "check_pryv.provision", "trustme"),
-    "dns": ("requests", "urllib3", "check_pryv.client", "check_pryv.sandbox", "check_pryv.provision", "trustme"),
+    "http": ("dns", "check_pryv.check_dns", "check_pryv.sandbox", "check_pryv.setup", "trustme"),
+    "dns": ("requests", "urllib3", "check_pryv.client", "check_pryv.sandbox", "check_pryv.setup", "trustme"),
 }
 
 

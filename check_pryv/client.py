@@ -23,6 +23,7 @@ from urllib3.exceptions import ConnectTimeoutError, InvalidChunkLength
 
 from check_pryv import secret
 from check_pryv.deadline import DeadlineExceeded
+from check_pryv.output import one_line  # the one filter of server text (also for register_info, write)
 
 # An events?limit=1 answer is a few hundred bytes: anything much larger is not the API talking.
 BODY_CAP = 1024 * 1024
@@ -32,13 +33,6 @@ REDIRECTS = (300, 301, 302, 303, 307, 308)
 # OpenSSL's reasons when the other end does not speak TLS at all.
 NOT_TLS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST",
            "UNKNOWN_PROTOCOL"}
-
-
-def one_line(text, length):
-    """Text the server chose, on one line of at most `length` characters; its secrets removed first, before
-    anything is cut or joined (a cut would leave a part of a secret that no scrubber recognises)."""
-    text = " ".join(secret.scrub(str(text)).split())
-    return text[:length] + "..." if len(text) > length else text
 
 
 class TransportError(Exception):

@@ -242,12 +242,6 @@ def proxy_url(text):
     return host.rstrip(".").lower(), int(port)
 
 
-def proxy_text(proxy):
-    """(host, port) as --proxy takes it."""
-    host, port = proxy
-    return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)
-
-
 def proxy_problem(args):
     """What makes --proxy unusable with the other connection options, or None."""
     if args.proxy and args.scheme != "https":

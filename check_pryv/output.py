@@ -1,4 +1,5 @@
-"""Where every byte the commands write goes: scrubbed of secrets, and never a crash when it cannot be written.
+"""Where every byte the commands write goes: scrubbed of secrets, free of control characters, and never a crash
+when it cannot be written. `one_line` is the one filter of text that a server or a platform chose.
 
 A monitoring system may start a plugin with stdout closed, read only its first line (broken pipe), or log to
 a full disk. None of that may cost a traceback or the exit code, which carries the state on its own.
@@ -7,6 +8,20 @@ import os
 import sys
 
 from check_pryv import secret
+
+# What a terminal acts on (ESC, OSC and CSI sequences, BEL, a carriage return that rewrites the line): replaced by
+# `?` in everything written, as the last line of defence. A line break and a tab are the commands' own layout.
+_CONTROLS = {code: "?" for code in [*range(0x20), *range(0x7f, 0xa0)] if chr(code) not in "\n\t"}
+
+
+def one_line(text, length=None):
+    """Text a server or a platform chose, as one printable line (of at most `length` characters, then `...`):
+    its secrets removed first, before anything is cut or joined (a cut would leave a part of a secret that no
+    scrubber recognises), every run of white space one space, every other unprintable character `?`."""
+    text = " ".join(secret.scrub(str(text)).split())
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "?" for c in text)
+    return text[:length] + "..." if length is not None and len(text) > length else text
 
 
 def reserve_standard_descriptors():
@@ -32,7 +47,7 @@ class Stream:
         self.stream, self.fd, self.failed = stream, fd, stream is None
 
     def write(self, text):
-        self.write_raw(secret.scrub(text))
+        self.write_raw(secret.scrub(text).translate(_CONTROLS))
         return len(text)
 
     def write_raw(self, text):

@@ -43,10 +43,9 @@ def plain_range(limits):
 
 
 def printable(text):
-    """One line, whatever a server put in it: no secret, no control characters, and no `|`, which starts
+    """A status or long-output line: the one filter of server text (output.one_line), and no `|`, which starts
     perfdata (the secrets go first: once `|` is rewritten, a token holding one would no longer be recognised)."""
-    text = secret.scrub(text)
-    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split())).replace("|", "/")
+    return output.one_line(text).replace("|", "/")
 
 
 class PlainScalarContext(nagiosplugin.ScalarContext):

@@ -63,5 +63,5 @@ def core():
 
 def setup():
     setup_signals("check_pryv_setup")
-    from check_pryv.provision import main
+    from check_pryv.setup.command import main
     main()

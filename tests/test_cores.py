@@ -1,6 +1,7 @@
 """Every core of the platform: check_pryv_setup --all-hostings against the sandbox, whose hostings have cores of
 their own, over real sockets. Each account lives on its hosting's core (its DNS name points there), and each
 account's checks reflect that core alone."""
+import argparse
 import os
 import re
 import stat
@@ -9,7 +10,7 @@ import dns.message
 import dns.query
 import pytest
 
-from check_pryv import provision
+from check_pryv.setup import steps
 from conftest import dns_mode_args, dnsless_args, run_plugin
 
 PASSWORD = "Every-Core-Pass-7"
@@ -128,7 +129,7 @@ def test_all_hostings_needs_a_token_file(sandbox):
     ("x" * 70, "healthmetrics01-" + "x" * 37 + "-c71bd1", "/t/pryv-" + "x" * 37 + "-c71bd1.token"),
 ])
 def test_hosting_account_names_follow_pryv_username_rules(hosting, username, token_file):
-    args = provision.argparse.Namespace(username="healthmetrics01", token_file="/t/pryv.token",
+    args = argparse.Namespace(username="healthmetrics01", token_file="/t/pryv.token",
                                         email="healthmetrics01@pryv.test")
-    assert provision.hosting_account(args, hosting) == (username, token_file, username + "@pryv.test")
+    assert steps.hosting_account(args, hosting) == (username, token_file, username + "@pryv.test")
     assert USERNAME_RULE.fullmatch(username) and len(username) <= 60

@@ -798,8 +798,9 @@ class PrintedSandbox(Daemon):
         work.mkdir(parents=True, exist_ok=True)
 
     def start(self):
+        # a state directory as an admin may name it: non-ASCII, a space, a `$` and a quote in its paths
         self.spawn([plugin_path("check_pryv_sandbox"), "--print-config", self.kind, "--state-dir",
-                    str(self.work / "state")])
+                    str(self.work / 'état "$HOME"')])
         # stdout (the configuration) is flushed before the one line on stderr that says the sandbox runs
         text = wait_until("the sandbox's configuration", lambda: "Sandbox running" in self.log_tail(400) and
                           (self.work / "daemon.log").read_text(), [self])

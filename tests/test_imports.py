@@ -26,7 +26,7 @@ PLUGINS = {
     "check_pryv.check_register": "http",
     "check_pryv.check_core": "http",
 }
-NEVER = ("check_pryv.sandbox", "check_pryv.provision", "trustme")
+NEVER = ("check_pryv.sandbox", "check_pryv.setup", "check_pryv.configtext", "trustme")
 FORBIDDEN = {
     "http": NEVER + ("dns", "check_pryv.check_dns"),
     "dns": NEVER + ("requests", "urllib3", "charset_normalizer", "certifi", "check_pryv.client",

@@ -20,7 +20,7 @@ import time
 import pytest
 import requests
 
-from check_pryv import provision
+from check_pryv.setup import steps
 from check_pryv.client import Answer
 from conftest import cannot, dns_mode_args, dnsless_args, plugin_path, run_plugin
 
@@ -572,7 +572,7 @@ HOSTINGS = {"regions": {"r": {"zones": {"z": {"hostings": {"h1": {"available": T
 def test_create_account_falls_back_to_users_with_its_own_fields(capsys):
     register = StubRegister((200, HOSTINGS), (404, {"id": "NOT_FOUND", "message": "no such route"}),
                             (201, {"username": NEW_USER, "apiEndpoint": "https://x@pryv.test/"}))
-    provision.create_account(register, creation_args(), "pass-word-1")
+    steps.create_account(register, creation_args(), "pass-word-1")
     assert register.calls == [
         ("GET", "hostings", None),
         ("POST", "user", {"username": NEW_USER, "password": "pass-word-1", "email": "hm@pryv.test",
@@ -586,22 +586,22 @@ def test_create_account_several_register_errors_each_get_their_sentence():
     errors = [{"id": "INVALID_EMAIL", "message": "Invalid email address"},
               {"id": "INVALID_PASSWORD", "message": "Invalid password"}]
     register = StubRegister((200, HOSTINGS), (400, {"id": "INVALID_DATA", "message": "Invalid Data", "errors": errors}))
-    with pytest.raises(provision.Refused) as refused:
-        provision.create_account(register, creation_args(), "short")
+    with pytest.raises(steps.Refused) as refused:
+        steps.create_account(register, creation_args(), "short")
     assert str(refused.value) == ("account creation refused: e-mail 'hm@pryv.test' is refused: give another --email; "
                                   "the password is refused: choose another (400 INVALID_DATA: Invalid Data)")
 
 
 def test_create_account_hosting_the_register_then_refuses():
     register = StubRegister((200, HOSTINGS), (400, {"id": "UNAVAILABLE_HOSTING", "message": "Hosting not available"}))
-    with pytest.raises(provision.Refused) as refused:
-        provision.create_account(register, creation_args(hosting="h1"), "pass-word-1")
+    with pytest.raises(steps.Refused) as refused:
+        steps.create_account(register, creation_args(hosting="h1"), "pass-word-1")
     assert str(refused.value).startswith("account creation refused: hosting 'h1' does not take new accounts")
 
 
 def test_create_account_already_created_goes_on_to_sign_in(capsys):
     register = StubRegister((200, HOSTINGS), (400, {"id": "EXISTING_USER_NAME", "message": "Username already exists"}))
-    provision.create_account(register, creation_args(), "pass-word-1")
+    steps.create_account(register, creation_args(), "pass-word-1")
     assert "register: account healthmetrics02 exists" in capsys.readouterr().err
 
 
@@ -627,7 +627,7 @@ def test_create_account_missing_field_shows_the_platform_words_without_advice():
                          "data": [{"code": "appid-invalid", "message": "Missing required field: appId", "path": "#/",
                                    "param": "appId"}]}}
     register = StubRegister((400, missing))
-    with pytest.raises(provision.Refused) as refused:
-        provision.create_account(register, creation_args(domain=None, hostname="127.0.0.1"), "pass-word-1")
+    with pytest.raises(steps.Refused) as refused:
+        steps.create_account(register, creation_args(domain=None, hostname="127.0.0.1"), "pass-word-1")
     assert str(refused.value) == ("account creation refused: 400 invalid-parameters-format: The parameters' format is "
                                   "invalid - appId: appid-invalid (Missing required field: appId)")

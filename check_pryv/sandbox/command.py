@@ -12,6 +12,8 @@ import sys
 import tempfile
 import threading
 
+from check_pryv import configtext, output, safefile
+
 from . import configs
 from .faults import check_fault
 from .platform import Sandbox
@@ -60,6 +62,7 @@ examples:
   check_pryv_sandbox --fault core=down --fault delay=2
   check_pryv_sandbox --demo               # run every plugin against the sandbox once, then stop
   check_pryv_sandbox --print-config icinga2 --state-dir /var/lib/pryv-sandbox --http-port 8443 --dns-port 8053
+  check_pryv_sandbox --print-config icinga2=pryv-sandbox.conf,nagios=pryv-sandbox.cfg   # both, to files
 """
 
 
@@ -93,9 +96,11 @@ def _parser():
     parser.add_argument("--demo", action="store_true",
                         help="run each plugin command line once against the sandbox, print the results, and "
                              "exit 0 if every plugin exited 0, else 1")
-    parser.add_argument("--print-config", choices=sorted(configs.PRINTERS), metavar="icinga2|nagios",
+    parser.add_argument("--print-config", type=configs.printing, metavar="icinga2|nagios[=FILE],...",
                         help="print this sandbox as Icinga 2 hosts (or Nagios objects) with every variable set, "
-                             "instead of the command lines, and run until stopped")
+                             "instead of the command lines, and run until stopped; FORMAT=FILE writes that format "
+                             "to FILE instead of stdout, e.g. icinga2=pryv-sandbox.conf,nagios=pryv-sandbox.cfg "
+                             "(both from one run: restarting for the other format would change the ports)")
     return parser
 
 
@@ -164,6 +169,7 @@ def _wait_for_signal():
 
 
 def main(argv=None):
+    output.install()  # what it prints (paths, names, the plugins' output in --demo) free of control characters
     parser = _parser()
     args = parser.parse_args(argv)
     faults = {}
@@ -191,7 +197,22 @@ def main(argv=None):
         if args.demo:
             return _demo(sandbox)
         if args.print_config:  # stdout holds the configuration only, ready for `> pryv-sandbox.conf`
-            print(configs.PRINTERS[args.print_config](sandbox), flush=True)
+            texts = {}
+            for kind, path in args.print_config:  # every format generated before any is written
+                try:
+                    texts[kind] = configs.PRINTERS[kind](sandbox)
+                except configtext.Unwritable as error:
+                    parser.exit(1, f"check_pryv_sandbox: no {kind} configuration: {error}: choose another "
+                                   "--state-dir\n")
+            for kind, path in args.print_config:
+                if not path:
+                    print(texts[kind], flush=True)
+                    continue
+                try:
+                    safefile.write_atomic(path, texts[kind] + "\n", mode=0o644)
+                except OSError as error:
+                    parser.exit(1, f"check_pryv_sandbox: cannot write {path}: {error.strerror or error}\n")
+                print(f"{kind} configuration written to {path}", file=sys.stderr, flush=True)
             print("Sandbox running; stop with Ctrl-C (SIGINT) or SIGTERM.", file=sys.stderr, flush=True)
         else:
             print(_banner(sandbox), flush=True)
