@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cannot, require_binary
-from test_icinga2 import by_type, validate
+from test_icinga2 import by_type, stock_icinga2, validate  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGINS = ("check_pryv_dns", "check_pryv_register", "check_pryv_core")
@@ -61,11 +61,11 @@ def test_installed_plugins_run_on_debians_python_and_libraries(installed):
         where.stdout
 
 
-def test_stock_icinga2_gives_a_host_its_pryv_services_from_vars_alone(installed, tmp_path):
+def test_stock_icinga2_gives_a_host_its_pryv_services_from_vars_alone(installed, tmp_path, stock_icinga2):
     """Debian's own icinga2.conf (include <plugins-contrib>), the shipped services example, a host with vars."""
     conf = tmp_path / "icinga2.conf"
     conf.write_text("\n".join([
-        'include "/etc/icinga2/icinga2.conf"',
+        'include "%s"' % (stock_icinga2 / "icinga2.conf"),
         'include "%s"' % (EXAMPLES / "icinga2" / "pryv-services.conf"),
         'object Host "pryv.example.com" {',
         '  import "generic-host"',
