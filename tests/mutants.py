@@ -6,6 +6,7 @@ files of the clone, which the editable install runs, and always put back, even o
     .venv/bin/python tests/mutants.py            # every mutant, then the score
     .venv/bin/python tests/mutants.py raw-token  # those whose name contains one of the words given
     .venv/bin/python tests/mutants.py --list
+    .venv/bin/python tests/mutants.py --count   # without -x: how many tests kill each mutant (slower)
 
 A mutant is killed when its tests fail (exit 1), survives when they pass; a mutant whose text is no longer in
 its file is reported as stale (the code moved: update the mutant). Before the mutants, the tests run once on
@@ -14,6 +15,7 @@ is not part of the test suite (it runs the same tests some fifty times).
 """
 import collections
 import os
+import re
 import subprocess
 import sys
 import time
@@ -24,6 +26,7 @@ Mutant = collections.namedtuple("Mutant", "name path old new tests")
 
 HARDENING, SETUP, CORES, FAULTS = "tests/test_hardening.py", "tests/test_setup.py", "tests/test_cores.py", \
     "tests/test_faults.py"
+CORE, REGISTER, DNS, WRITE = "tests/test_core.py", "tests/test_register.py", "tests/test_dns.py", "tests/test_write.py"
 
 MUTANTS = [
     # --- the five blind spots of the first audit
@@ -57,16 +60,101 @@ MUTANTS = [
     Mutant("reused-access-expiry-unchecked", "check_pryv/provision.py",
            'if found[0].get("expires") is not None:', 'if False:',
            [SETUP + "::test_setup_existing_access_that_expires_is_refused"]),
+    # --- the states an operator is paged on (or, worse, not paged on)
+    Mutant("core-ok-without-events-list", "check_pryv/check_core.py",
+           'if not isinstance(body, dict) or not isinstance(body.get("events"), list):',
+           'if not isinstance(body, dict):', [CORE, FAULTS]),
+    Mutant("core-any-status-judged-as-200", "check_pryv/probe.py", "if answer.status == 200 and not answer.capped:",
+           "if not answer.capped:", [CORE, FAULTS]),
+    Mutant("core-capped-body-judged", "check_pryv/probe.py", "if answer.status == 200 and not answer.capped:",
+           "if answer.status == 200:", [FAULTS]),
+    Mutant("core-transport-error-not-critical", "check_pryv/probe.py",
+           "return self.result_cls(nagiosplugin.Critical, str(answer), metric)",
+           "return self.result_cls(nagiosplugin.Warn, str(answer), metric)", [CORE, FAULTS]),
+    Mutant("core-rejected-token-words-lost", "check_pryv/check_core.py",
+           '"invalid-access-token": "access token rejected",', "", [CORE, FAULTS]),
+    Mutant("api-version-prefix-anywhere", "check_pryv/check_core.py", "if not version.startswith(prefix):",
+           "if prefix not in version:", [CORE, "tests/test_names.py", "tests/test_beyond.py"]),
+    Mutant("api-version-1.1-matches-1.10", "check_pryv/check_core.py",
+           "return not rest or not (prefix[-1].isdigit() and rest[0].isdigit())", "return True",
+           [CORE, "tests/test_names.py", "tests/test_beyond.py"]),
+    Mutant("api-version-missing-is-ok", "check_pryv/check_core.py",
+           "if metric.value and version_matches(metric.value, self.prefix):",
+           "if not metric.value or version_matches(metric.value, self.prefix):", [CORE, "tests/test_beyond.py"]),
+    Mutant("skew-judged-one-way-only", "check_pryv/plugin.py",
+           'nagiosplugin.Range("~:" if limit is None else "%s:%s" % (plain(-limit), plain(limit)))',
+           'nagiosplugin.Range("~:" if limit is None else "~:%s" % plain(limit))', [CORE, "tests/test_beyond.py"]),
+    Mutant("register-unknown-user-ok", "check_pryv/check_register.py",
+           "return nagiosplugin.Warn, \"register answers but no longer knows",
+           "return nagiosplugin.Ok, \"register answers but no longer knows", [REGISTER]),
+    Mutant("hostings-none-available-only-warning", "check_pryv/register_info.py",
+           "state = nagiosplugin.Critical if len(down) == len(judged) else nagiosplugin.Warn",
+           "state = nagiosplugin.Warn", [REGISTER]),
+    Mutant("dns-nxdomain-ok", "check_pryv/check_dns.py", 'if lookup.rcode == "NXDOMAIN":',
+           'if lookup.rcode == "NXDOMAIN" and False:', [DNS]),
+    Mutant("dns-empty-answer-ok", "check_pryv/check_dns.py", "if not lookup.addresses:",
+           "if not lookup.addresses and lookup.chain:", [DNS]),
+    Mutant("dns-unexpected-address-ok", "check_pryv/check_dns.py", "        if unexpected:\n",
+           "        if unexpected and False:\n", [DNS]),
+    Mutant("time-threshold-ignored", "check_pryv/plugin.py", "        if result.state != nagiosplugin.Ok:\n"
+           "            limit = self.critical", "        if False:\n            limit = self.critical",
+           [CORE, REGISTER, FAULTS]),
+    Mutant("write-read-back-not-compared", "check_pryv/write.py",
+           'if event.get("content") != value or event.get("trashed") is True:',
+           'if event.get("trashed") is True:', [WRITE, "tests/test_write_real_server.py"]),
+    Mutant("write-trashed-read-back-accepted", "check_pryv/write.py",
+           'if event.get("content") != value or event.get("trashed") is True:',
+           'if event.get("content") != value:', [WRITE]),
+    Mutant("write-refusal-ok", "check_pryv/write.py", 'STATES = {"written": nagiosplugin.Ok,',
+           'STATES = {"refused": nagiosplugin.Ok, "written": nagiosplugin.Ok,', [WRITE]),
+    Mutant("write-recreated-ok", "check_pryv/write.py", '"first": nagiosplugin.Ok, "skipped"',
+           '"first": nagiosplugin.Ok, "recreated": nagiosplugin.Ok, "skipped"', [WRITE]),
+    # --- secrets and files
+    Mutant("scrub-first-occurrence-only", "check_pryv/secret.py", "text = text.replace(value, HIDDEN)",
+           "text = text.replace(value, HIDDEN, 1)", [HARDENING, "tests/test_hypothesis.py"]),
+    Mutant("scrub-json-escaped-form-forgotten", "check_pryv/secret.py",
+           "_known.update((form, json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1],",
+           "_known.update((form, json.dumps(form, ensure_ascii=False)[1:-1],", [HARDENING]),
+    Mutant("scrub-before-cut-skipped", "check_pryv/client.py", 'text = " ".join(secret.scrub(str(text)).split())',
+           'text = " ".join(str(text).split())', [HARDENING]),
+    Mutant("status-line-pipe-kept", "check_pryv/plugin.py", '.replace("|", "/")', "", [HARDENING, FAULTS]),
+    Mutant("token-file-fifo-read", "check_pryv/safefile.py", "        if not stat.S_ISREG(mode):\n            raise",
+           "        if False:\n            raise", [HARDENING]),
+    Mutant("token-file-size-uncapped", "check_pryv/safefile.py", "    if len(data) > SIZE_CAP:\n",
+           "    if False:\n", [HARDENING]),
+    Mutant("token-file-world-readable", "check_pryv/safefile.py", "def write_atomic(path, text, owner=None, mode=0o600):",
+           "def write_atomic(path, text, owner=None, mode=0o644):", [SETUP]),
+    Mutant("token-file-replaced-without-force", "check_pryv/provision.py", "if old and old != token and not force:",
+           "if False:", [SETUP]),
+    Mutant("short-token-accepted", "check_pryv/secret.py", "if len(token) < MIN_TOKEN_LENGTH:",
+           "if len(token) < 1:", [HARDENING]),
+    Mutant("password-on-command-line-accepted", "check_pryv/provision.py",
+           "secrets.add_argument(\"--password\", nargs=\"?\", action=RefusePassword,",
+           "secrets.add_argument(\"--password\", nargs=\"?\",", [SETUP]),
+    # --- setup's steps
+    Mutant("setup-new-account-password-not-confirmed", "check_pryv/provision.py",
+           "        if prompted:  # a typo", "        if False:  # a typo", [SETUP]),
+    Mutant("setup-token-not-verified", "check_pryv/provision.py", "    verify_token(platform, args, token)\n",
+           "", [SETUP, HARDENING]),
+    Mutant("setup-hosting-unavailable-taken", "check_pryv/provision.py",
+           "if wanted and not dict(hostings)[wanted]:", "if False:", [SETUP]),
+    Mutant("setup-gateway-error-not-unreachable", "check_pryv/provision.py",
+           "GATEWAY_ERRORS = (502, 503, 504)", "GATEWAY_ERRORS = ()", [SETUP]),
+    # --- the deadline
+    Mutant("deadline-without-margin", "check_pryv/deadline.py", "MARGIN = 0.25", "MARGIN = 0", [FAULTS]),
+    Mutant("timeout-zero-accepted", "check_pryv/options.py", "not 1 <= int(text) <= MAX_TIMEOUT",
+           "not 0 <= int(text) <= MAX_TIMEOUT", [FAULTS, "tests/test_names.py"]),
 ]
 
 
-def run_tests(tests):
-    """True when the tests pass."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def run_tests(tests, count=False):
+    """How many of the tests fail (with -x, at most 1)."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *([] if count else ["-x"]),
+                           *tests], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     if done.returncode not in (0, 1):
         raise SystemExit("pytest could not run %s (exit %d)" % (" ".join(tests), done.returncode))
-    return done.returncode == 0
+    failed = re.search(r"(\d+) failed", done.stdout.splitlines()[-1] if done.stdout else "")
+    return int(failed.group(1)) if failed else done.returncode
 
 
 def apply(mutant):
@@ -87,6 +175,8 @@ def restore(mutant, original):
 
 
 def main(words):
+    count = "--count" in words
+    words = [word for word in words if word != "--count"]
     if words == ["--list"]:
         for mutant in MUTANTS:
             print("%-45s %s" % (mutant.name, mutant.path))
@@ -94,7 +184,7 @@ def main(words):
     chosen = [m for m in MUTANTS if not words or any(word in m.name for word in words)]
     started = time.monotonic()
     tests = list(dict.fromkeys(test for mutant in chosen for test in mutant.tests))
-    if not run_tests(tests):
+    if run_tests(tests):
         print("the tests fail on the unchanged code: fix that first")
         return 2
     survived, stale = [], []
@@ -105,10 +195,12 @@ def main(words):
             print("%-45s STALE (its text is not in %s once)" % (mutant.name, mutant.path))
             continue
         try:
-            killed = not run_tests(mutant.tests)
+            failed = run_tests(mutant.tests, count)
         finally:
             restore(mutant, original)
-        print("%-45s %s" % (mutant.name, "killed" if killed else "SURVIVED"), flush=True)
+        killed = failed > 0
+        print("%-45s %s" % (mutant.name, ("killed" + (" by %d test(s)" % failed if count else "")) if killed
+                                         else "SURVIVED"), flush=True)
         if not killed:
             survived.append(mutant.name)
     tried = len(chosen) - len(stale)
