@@ -8,9 +8,10 @@ files of the clone, which the editable install runs, and always put back, even o
     .venv/bin/python tests/mutants.py --list
     .venv/bin/python tests/mutants.py --count   # without -x: how many tests kill each mutant (slower)
 
-A mutant is killed when its tests fail (exit 1), survives when they pass; a mutant whose text is no longer in
-its file is reported as stale (the code moved: update the mutant). Before the mutants, the tests run once on
-the unchanged code, which must pass. docs/testing.rst gives the score measured and how long it takes: this
+A mutant is killed when one of its tests fails with it and passes again without it (a timing test that failed
+because the machine was busy is no kill: the mutant is tried a second time, then reported as undecided); it
+survives when its tests pass. A mutant whose text is no longer in its file is reported as stale (the code moved:
+update the mutant). docs/testing.rst gives the score measured and how long it takes: this
 is not part of the test suite (it runs the same tests some fifty times).
 """
 import collections
@@ -122,8 +123,8 @@ MUTANTS = [
            "        if False:\n            raise", [HARDENING]),
     Mutant("token-file-size-uncapped", "check_pryv/safefile.py", "    if len(data) > SIZE_CAP:\n",
            "    if False:\n", [HARDENING]),
-    Mutant("token-file-world-readable", "check_pryv/safefile.py", "def write_atomic(path, text, owner=None, mode=0o600):",
-           "def write_atomic(path, text, owner=None, mode=0o644):", [SETUP]),
+    Mutant("token-file-world-readable", "check_pryv/safefile.py", "owner=None, mode=0o600):",
+           "owner=None, mode=0o644):", [SETUP]),
     Mutant("token-file-replaced-without-force", "check_pryv/provision.py", "if old and old != token and not force:",
            "if False:", [SETUP]),
     Mutant("short-token-accepted", "check_pryv/secret.py", "if len(token) < MIN_TOKEN_LENGTH:",
@@ -148,22 +149,37 @@ MUTANTS = [
 
 
 def run_tests(tests, count=False):
-    """How many of the tests fail (with -x, at most 1)."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *([] if count else ["-x"]),
-                           *tests], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    """The node ids of the tests that fail (with -x, the first one only)."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+                           *([] if count else ["-x"]), *tests], cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
     if done.returncode not in (0, 1):
         raise SystemExit("pytest could not run %s (exit %d)" % (" ".join(tests), done.returncode))
-    failed = re.search(r"(\d+) failed", done.stdout.splitlines()[-1] if done.stdout else "")
-    return int(failed.group(1)) if failed else done.returncode
+    return [line[len("FAILED "):].split(" - ")[0] for line in done.stdout.splitlines() if line.startswith("FAILED ")]
+
+
+def judge(mutant, count):
+    """The tests that kill the mutant: those that fail with it and pass without it (a timing test that failed
+    because the machine was busy is no kill: the mutant is tried again, twice at most)."""
+    for _ in range(2):
+        original = apply(mutant)
+        try:
+            failed = run_tests(mutant.tests, count)
+        finally:
+            restore(mutant, original)
+        if not failed:
+            return []
+        flaky = run_tests(failed, count=True)
+        if not flaky:
+            return failed
+    return None
 
 
 def apply(mutant):
-    """The file's original text, after writing the mutant into it; None when the mutant's text is not there once."""
+    """The file's original text, after writing the mutant into it."""
     path = os.path.join(REPO, mutant.path)
     with open(path, encoding="utf-8") as source:
         original = source.read()
-    if original.count(mutant.old) != 1:
-        return None
     with open(path, "w", encoding="utf-8") as source:
         source.write(original.replace(mutant.old, mutant.new))
     return original
@@ -183,31 +199,27 @@ def main(words):
         return 0
     chosen = [m for m in MUTANTS if not words or any(word in m.name for word in words)]
     started = time.monotonic()
-    tests = list(dict.fromkeys(test for mutant in chosen for test in mutant.tests))
-    if run_tests(tests):
-        print("the tests fail on the unchanged code: fix that first")
-        return 2
-    survived, stale = [], []
+    survived, stale, flaky = [], [], []
     for mutant in chosen:
-        original = apply(mutant)
-        if original is None:
-            stale.append(mutant.name)
-            print("%-45s STALE (its text is not in %s once)" % (mutant.name, mutant.path))
+        with open(os.path.join(REPO, mutant.path), encoding="utf-8") as source:
+            if source.read().count(mutant.old) != 1:
+                stale.append(mutant.name)
+                print("%-45s STALE (its text is not in %s once)" % (mutant.name, mutant.path))
+                continue
+        killers = judge(mutant, count)
+        if killers is None:
+            flaky.append(mutant.name)
+            print("%-45s UNDECIDED (its tests also fail without it: a busy machine?)" % mutant.name, flush=True)
             continue
-        try:
-            failed = run_tests(mutant.tests, count)
-        finally:
-            restore(mutant, original)
-        killed = failed > 0
-        print("%-45s %s" % (mutant.name, ("killed" + (" by %d test(s)" % failed if count else "")) if killed
+        print("%-45s %s" % (mutant.name, ("killed" + (" by %d test(s)" % len(killers) if count else "")) if killers
                                          else "SURVIVED"), flush=True)
-        if not killed:
+        if not killers:
             survived.append(mutant.name)
-    tried = len(chosen) - len(stale)
-    print("%d of %d mutants killed (%.0f%%), %d stale, in %.0f s" % (
-        tried - len(survived), tried, 100.0 * (tried - len(survived)) / max(tried, 1), len(stale),
+    tried = len(chosen) - len(stale) - len(flaky)
+    print("%d of %d mutants killed (%.0f%%), %d stale, %d undecided, in %.0f s" % (
+        tried - len(survived), tried, 100.0 * (tried - len(survived)) / max(tried, 1), len(stale), len(flaky),
         time.monotonic() - started))
-    return 1 if survived or stale else 0
+    return 1 if survived or stale or flaky else 0
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ import pytest
 
 from conftest import plugin_path, require_binary, run_plugin
 from faultservers import (HTTPFault, Dnsmasq, answer, black_hole, close_at_once, closed_port, drip, flood,
-                          headers_drip, headers_never_end, html_answer, http_response, json_answer, pryv_ok, reset_mid_body,
-                          silent, silent_udp)
+                          headers_drip, headers_never_end, html_answer, http_response, json_answer, pryv_ok,
+                          reset_mid_body, silent, silent_udp)
 
 TOKEN = "ckfault0token1must2never3show"
 TIMEOUT = "3"
