@@ -41,7 +41,7 @@ from urllib.parse import quote, urlsplit
 
 from urllib3.exceptions import InsecureRequestWarning
 
-from check_pryv import options, output, safefile, secret, start
+from check_pryv import __version__, options, output, safefile, secret, start
 from check_pryv.client import Client, Target, TransportError, one_line
 from check_pryv.deadline import Deadline
 
@@ -82,6 +82,7 @@ class Unreachable(Exception):
 def make_parser():
     parser = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="also show each call to the platform")
+    parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
     platform = options.add_platform_options(parser)
     platform.add_argument("--email", type=email_address,
                           help="the account's e-mail when it is created "

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 
+from .. import __version__
 from . import configs
 from .faults import check_fault
 from .platform import Sandbox
@@ -64,6 +65,7 @@ def _parser():
         description="Run a local stand-in for a Pryv.io platform (register, cores and DNS, on 127.0.0.1) "
                     "with one health account and its access token, to try the check_pryv plugins against. "
                     "Runs until SIGINT (Ctrl-C) or SIGTERM.")
+    parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
     parser.add_argument("--domain", default="pryv.test", help="platform domain, DNS mode (default: %(default)s)")
     parser.add_argument("--hostname", default="localhost",
                         help="platform host name, DNS-less mode (default: %(default)s)")
