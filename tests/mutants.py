@@ -64,16 +64,16 @@ MUTANTS = [
     # --- the states an operator is paged on (or, worse, not paged on)
     Mutant("core-ok-without-events-list", "check_pryv/check_core.py",
            'if not isinstance(body, dict) or not isinstance(body.get("events"), list):',
-           'if not isinstance(body, dict):', [CORE, FAULTS]),
+           'if not isinstance(body, dict):', [CORE, FAULTS + "::test_http_fault[json-without-expected-keys-core]"]),
     Mutant("core-any-status-judged-as-200", "check_pryv/probe.py", "if answer.status == 200 and not answer.capped:",
-           "if not answer.capped:", [CORE, FAULTS]),
+           "if not answer.capped:", [CORE]),
     Mutant("core-capped-body-judged", "check_pryv/probe.py", "if answer.status == 200 and not answer.capped:",
-           "if answer.status == 200:", [FAULTS]),
+           "if answer.status == 200:", [FAULTS + "::test_100_MB_body_is_not_read"]),
     Mutant("core-transport-error-not-critical", "check_pryv/probe.py",
            "return self.result_cls(nagiosplugin.Critical, str(answer), metric)",
-           "return self.result_cls(nagiosplugin.Warn, str(answer), metric)", [CORE, FAULTS]),
+           "return self.result_cls(nagiosplugin.Warn, str(answer), metric)", [CORE, REGISTER]),
     Mutant("core-rejected-token-words-lost", "check_pryv/check_core.py",
-           '"invalid-access-token": "access token rejected",', "", [CORE, FAULTS]),
+           '"invalid-access-token": "access token rejected",', "", [CORE]),
     Mutant("api-version-prefix-anywhere", "check_pryv/check_core.py", "if not version.startswith(prefix):",
            "if prefix not in version:", [CORE, "tests/test_names.py", "tests/test_beyond.py"]),
     Mutant("api-version-1.1-matches-1.10", "check_pryv/check_core.py",
@@ -99,7 +99,7 @@ MUTANTS = [
            "        if unexpected and False:\n", [DNS]),
     Mutant("time-threshold-ignored", "check_pryv/plugin.py", "        if result.state != nagiosplugin.Ok:\n"
            "            limit = self.critical", "        if False:\n            limit = self.critical",
-           [CORE, REGISTER, FAULTS]),
+           [CORE, REGISTER]),
     Mutant("write-read-back-not-compared", "check_pryv/write.py",
            'if event.get("content") != value or event.get("trashed") is True:',
            'if event.get("trashed") is True:', [WRITE, "tests/test_write_real_server.py"]),
@@ -118,7 +118,7 @@ MUTANTS = [
            "_known.update((form, json.dumps(form, ensure_ascii=False)[1:-1],", [HARDENING]),
     Mutant("scrub-before-cut-skipped", "check_pryv/client.py", 'text = " ".join(secret.scrub(str(text)).split())',
            'text = " ".join(str(text).split())', [HARDENING]),
-    Mutant("status-line-pipe-kept", "check_pryv/plugin.py", '.replace("|", "/")', "", [HARDENING, FAULTS]),
+    Mutant("status-line-pipe-kept", "check_pryv/plugin.py", '.replace("|", "/")', "", [HARDENING]),
     Mutant("token-file-fifo-read", "check_pryv/safefile.py", "        if not stat.S_ISREG(mode):\n            raise",
            "        if False:\n            raise", [HARDENING]),
     Mutant("token-file-size-uncapped", "check_pryv/safefile.py", "    if len(data) > SIZE_CAP:\n",
@@ -142,9 +142,10 @@ MUTANTS = [
     Mutant("setup-gateway-error-not-unreachable", "check_pryv/provision.py",
            "GATEWAY_ERRORS = (502, 503, 504)", "GATEWAY_ERRORS = ()", [SETUP]),
     # --- the deadline
-    Mutant("deadline-without-margin", "check_pryv/deadline.py", "MARGIN = 0.25", "MARGIN = 0", [FAULTS]),
+    Mutant("deadline-without-margin", "check_pryv/deadline.py", "MARGIN = 0.25", "MARGIN = 0",
+           [DNS, FAULTS + "::test_dns_fault[silent-server]"]),
     Mutant("timeout-zero-accepted", "check_pryv/options.py", "not 1 <= int(text) <= MAX_TIMEOUT",
-           "not 0 <= int(text) <= MAX_TIMEOUT", [FAULTS, "tests/test_names.py"]),
+           "not 0 <= int(text) <= MAX_TIMEOUT", [FAULTS + "::test_argument_fault", "tests/test_names.py"]),
 ]
 
 
