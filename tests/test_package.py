@@ -33,6 +33,7 @@ def test_package_puts_each_file_where_debian_looks(installed):
     expected = {"/usr/lib/nagios/plugins/" + p for p in PLUGINS}  # Icinga's PluginDir, Nagios's $USER1$
     expected |= {"/usr/bin/" + c for c in COMMANDS}  # the plugins linked there: on the admin's PATH too
     expected |= {"/usr/share/man/man1/%s.1.gz" % c for c in COMMANDS}
+    expected |= {"/usr/share/doc/check-pryv/copyright", "/usr/share/doc/check-pryv/changelog.gz"}  # LICENSE, NEWS
     expected |= {str(ITL_FILE), str(NAGIOS_FILE), str(EXAMPLES / "nrpe" / "pryv.cfg"),
                  str(EXAMPLES / "icinga2" / "pryv-services.conf"), str(EXAMPLES / "icinga2" / "pryv-hosts.conf.example"),
                  str(EXAMPLES / "nagios" / "pryv-services.cfg.example"),
