@@ -201,7 +201,7 @@ def add_write_options(parser):
                             "value and read it back (created on the first run; nothing grows). The access needs "
                             "contribute or manage on that stream (manage to create it: check_pryv_setup's access "
                             "has manage on *)")
-    group.add_argument("--write-stream", type=stream_id, default="check-pryv", metavar="ID",
+    group.add_argument("--write-stream", type=stream_id, default=options.WRITE_STREAM, metavar="ID",
                        help="the stream that holds the event, and those of --series and --attachment "
                             "(default: %(default)s)")
     group.add_argument("--write-warning", type=options.threshold_range, metavar="RANGE",

@@ -18,6 +18,7 @@ DIGITS = frozenset("0123456789")
 STREAM_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz-") | DIGITS
 MAX_LABEL = 63
 MAX_STREAM_ID = 100
+WRITE_STREAM = "check-pryv"  # check_pryv_core --write's stream, which check_pryv_setup's access must cover
 MAX_NAME = 253  # a DNS name, dots included, without the final dot
 MAX_TIMEOUT = 3600
 

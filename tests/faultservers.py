@@ -128,6 +128,17 @@ def headers_never_end(conn):
     conn.hold()
 
 
+def headers_drip(conn):
+    """A status line, then one header every 0.2 s: every read gets data in time, the headers never end."""
+    conn.read_request()
+    conn.send(b"HTTP/1.1 200 OK\r\n")
+    while not conn.server.stopping.wait(0.2):
+        try:
+            conn.send(b"X-Drip: 1\r\n")
+        except OSError:
+            return
+
+
 def reset_mid_body(conn):
     """The headers and the start of the body, then a RST."""
     conn.read_request()

@@ -396,7 +396,7 @@ def test_expected_api_version_is_ok(sandbox, prefix):
 
 
 @MODES
-@pytest.mark.parametrize("prefix", ["1.10", "1.9.4", "2", "1.9.3-enterprise"])
+@pytest.mark.parametrize("prefix", ["1.10", "1.9.4", "2", "1.9.3-enterprise", "9.3", "3-open"])  # a prefix, not a part
 def test_other_api_version_is_warning(sandbox, mode, prefix):
     result = core(sandbox, "--expect-api-version", prefix, mode=mode)
     assert_line(result, 1, r"PRYV_CORE WARNING - events answered 200 in %s \(API 1\.9\.3-open\); core reports API "

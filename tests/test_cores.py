@@ -114,6 +114,18 @@ def test_all_hostings_a_refused_hosting_is_reported_and_the_others_kept(sandbox,
     assert PASSWORD not in result.stderr + result.stdout
 
 
+def test_all_hostings_never_reads_nor_writes_a_token_file_through_a_link(sandbox, tmp_path):
+    """The per-hosting files are named by the command, not given: they get the same care as --token-file."""
+    victim, link = tmp_path / "victim", tmp_path / "token-hosting1"
+    victim.write_text("the victim's content\n")
+    link.symlink_to(victim)
+    for extra in ([], ["--force"]):
+        result = setup_all(sandbox, tmp_path / "token", *extra)
+        assert result.returncode == 1, result.stderr
+        assert "hosting hosting1 not used: cannot read %s: it is a symbolic link" % link in result.stderr.splitlines()
+        assert link.is_symlink() and victim.read_text() == "the victim's content\n"
+
+
 def test_all_hostings_needs_a_token_file(sandbox):
     result = run_plugin("check_pryv_setup", *dns_mode_args(sandbox), "--all-hostings", env={"PRYV_PASSWORD": PASSWORD})
     assert result.returncode == 2, result.stderr

@@ -23,8 +23,8 @@ import pytest
 from check_pryv import advice
 from conftest import plugin_path, require_binary, run_plugin
 from faultservers import (HTTPFault, Dnsmasq, answer, black_hole, close_at_once, closed_port, drip, flood,
-                          headers_never_end, html_answer, http_response, json_answer, pryv_ok, reset_mid_body,
-                          silent, silent_udp)
+                          headers_drip, headers_never_end, html_answer, http_response, json_answer, pryv_ok,
+                          reset_mid_body, silent, silent_udp)
 
 TOKEN = "ckfault0token1must2never3show"
 TIMEOUT = "3"
@@ -606,6 +606,27 @@ def test_sigterm_ends_each_plugin_at_once_with_a_clean_line(tmp_path, token_file
             assert process.returncode == 3, stdout + stderr
             assert stdout == "%s UNKNOWN - terminated by SIGTERM\n" % SERVICE[name]
             assert stderr == ""
+
+
+def test_watchdog_ends_a_plugin_whose_alarm_never_comes_within_its_timeout(token_file):
+    """The last resort: the deadline's SIGALRM blocked (as C code stuck in a call would leave it unserved), headers
+    that drip in one by one: the watchdog thread alone ends the plugin, UNKNOWN, within -t and a half second."""
+    def without_sigalrm():  # the signal mask survives exec: the plugin's alarm stays pending, never delivered
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+
+    with HTTPFault(headers_drip) as server:
+        http = ["-D", "pryv.test", "-I", "127.0.0.1", "-p", str(server.port), "--scheme", "http", "-t", "2"]
+        commands = {"register": http, "core": http + ["--token-file", token_file]}
+        started = time.monotonic()
+        processes = {name: subprocess.Popen([plugin_path("check_pryv_" + name), *args], stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                            preexec_fn=without_sigalrm)
+                     for name, args in commands.items()}
+        for name, process in processes.items():
+            stdout, stderr = process.communicate(timeout=10)
+            assert time.monotonic() - started < 2.5, (name, stdout)
+            assert (process.returncode, stdout, stderr) == (3, "%s UNKNOWN - plugin did not finish within 2s\n"
+                                                            % SERVICE[name], "")
 
 
 def test_internal_error_is_unknown_with_a_traceback_only_at_vvv():

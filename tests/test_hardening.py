@@ -27,6 +27,7 @@ import pytest
 from conftest import cannot, plugin_path, require_binary, run_plugin
 from faultservers import (HTTPFault, answer, black_hole, close_at_once, closed_port, http_response, json_answer,
                           pryv_ok, silent, silent_udp, udp_responder)
+from test_setup import on_terminal
 
 TOKEN = "ckADVtoken0must1never2show3"
 PIPE_TOKEN = "ckPIPE|token0must1never2show"
@@ -119,6 +120,52 @@ def test_token_with_a_pipe_echoed_by_the_core_never_shows():
             assert result.returncode == 2
 
 
+def recording(answer_of):
+    """A behaviour for HTTPFault that keeps each request head it reads, then answers it with `answer_of(head)`."""
+    heads = []
+
+    def respond(head):
+        heads.append(head)
+        return answer_of(head)
+    return answer(respond), heads
+
+
+def authorization_headers(heads):
+    return [line for head in heads for line in head.split(b"\r\n") if line.lower().startswith(b"authorization:")]
+
+
+def test_core_sends_the_raw_token_that_pryv_1x_requires():
+    """Pryv 1.x refuses `Bearer TOKEN` (the sandbox and v2 take both): the wire must carry the token alone."""
+    behaviour, heads = recording(pryv_ok)
+    with HTTPFault(behaviour) as server:
+        result = core(server.port)
+    assert result.returncode == 0, result.stdout
+    assert authorization_headers(heads) == [b"Authorization: " + TOKEN.encode()]
+
+
+def test_setup_sends_the_raw_token_that_pryv_1x_requires():
+    """check_pryv_setup's own calls with a token (its session's, then the new access's): raw too."""
+    session, access = "ckSESSIONtoken0raw1", "ckACCESStoken0raw12"
+
+    def platform(head):
+        line = head.split(b"\r\n", 1)[0]
+        if b"/check_username" in line:
+            return json_answer(200, {"reserved": True})
+        if b"/auth/login" in line:
+            return json_answer(200, {"token": session})
+        if line.startswith(b"POST /accesses "):
+            return json_answer(201, {"access": {"token": access, "name": "metricsAccess", "type": "shared"}})
+        if b"/access-info" in line:
+            return json_answer(200, {"name": "metricsAccess", "type": "shared"})
+        return json_answer(200, {"events": []})
+    behaviour, heads = recording(platform)
+    with HTTPFault(behaviour) as server:
+        result = run_plugin("check_pryv_setup", *http(server.port), env={"PRYV_PASSWORD": PASSWORD})
+    assert result.returncode == 0, result.stderr
+    assert authorization_headers(heads) == [b"Authorization: " + token.encode()
+                                            for token in (session, access, access)]
+
+
 @pytest.mark.parametrize("token", ["1", "ckshort01"])
 def test_token_below_the_minimum_length_is_refused(token):
     with HTTPFault(answer(pryv_ok)) as server:
@@ -189,6 +236,20 @@ def test_setup_password_echoed_by_the_platform_never_shows(password, echoed):
         "check_pryv_setup: error: account healthmetrics01 exists but refuses this password (401 invalid-credentials: "
         "Wrong password: ***): give its password with --password-file or PRYV_PASSWORD")
     assert result.returncode == 1
+
+
+def test_setup_password_typed_at_the_prompt_echoed_by_the_platform_never_shows():
+    """The prompt's password is registered as a secret like PRYV_PASSWORD's and --password-file's."""
+    typed = "Typed-At-The-Prompt-9"
+    refusal = json_answer(401, {"error": {"id": "invalid-credentials", "message": "Wrong password: " + typed}})
+    with setup_platform(refusal) as server:
+        status, transcript = on_terminal([plugin_path("check_pryv_setup"), *http(server.port)], [typed])
+    assert "Password of healthmetrics01: " in transcript
+    assert typed not in transcript and typed[:8] not in transcript, transcript
+    assert transcript.splitlines()[-1] == (
+        "check_pryv_setup: error: account healthmetrics01 exists but refuses this password (401 invalid-credentials: "
+        "Wrong password: ***): give its password with --password-file or PRYV_PASSWORD")
+    assert status == 1
 
 
 # --- 5: files: regular files only, a size cap, never blocking, never written through a link --------------

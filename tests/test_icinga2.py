@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from check_pryv import advice
-from conftest import dns_mode_args, dnsless_args, plugin_path, require_binary
+from conftest import cannot, dns_mode_args, dnsless_args, plugin_path, require_binary
 from daemons import Daemon, free_ports
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +45,34 @@ DOCS_URL = "http://127.0.0.1/check-pryv"  # where a host says the HTML docs are 
 
 def icinga2_binary():
     return require_binary(shutil.which("icinga2") or "/usr/sbin/icinga2")
+
+
+# What icinga2-bin's postinst enables on a new installation ("icinga2 feature enable checker notification mainlog").
+STOCK_FEATURES = ("checker", "notification", "mainlog")
+
+
+@pytest.fixture(scope="session")
+def stock_icinga2(tmp_path_factory):
+    """Debian's stock /etc/icinga2 from the package's own files (icinga2-common's .deb, from apt's cache or
+    `apt-get download`), with the features a new installation enables: never this machine's /etc/icinga2, which
+    an admin may have changed (the api feature enabled, say, wants certificates)."""
+    version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "icinga2-common"], capture_output=True, text=True,
+                             timeout=30)
+    if version.returncode != 0:
+        cannot("icinga2-common is not installed")
+    work = tmp_path_factory.mktemp("stock-icinga2")
+    deb = Path("/var/cache/apt/archives/icinga2-common_%s_all.deb" % version.stdout.replace(":", "%3a"))
+    if not deb.exists():
+        fetched = subprocess.run(["apt-get", "download", "-q", "icinga2-common=" + version.stdout], cwd=work,
+                                 capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        deb = next(work.glob("icinga2-common_*.deb"), None)
+        if deb is None:
+            cannot("icinga2-common's .deb is neither in apt's cache nor downloadable: " + fetched.stderr.strip())
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "root")], check=True, timeout=60)
+    etc = work / "root" / "etc" / "icinga2"
+    for feature in STOCK_FEATURES:
+        (etc / "features-enabled" / (feature + ".conf")).symlink_to("../features-available/%s.conf" % feature)
+    return etc
 
 
 def plugin_dir():
@@ -154,15 +182,12 @@ RECIPES = {"single node": "Where to copy them. A single Icinga 2 node", "distrib
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
-def test_readme_recipe_validates_on_debians_stock_config(tmp_path, recipe):
-    """The README's copy commands, run on a copy of Debian's /etc/icinga2: `icinga2 daemon -C` says nothing
-    worse than information."""
+def test_readme_recipe_validates_on_debians_stock_config(tmp_path, recipe, stock_icinga2):
+    """The README's copy commands, run on a copy of Debian's stock /etc/icinga2: `icinga2 daemon -C` says
+    nothing worse than information."""
     binary = icinga2_binary()
-    stock = Path("/etc/icinga2")
-    if not (stock / "icinga2.conf").exists():
-        cannot("no stock /etc/icinga2 to copy")
     etc = tmp_path / "etc"
-    shutil.copytree(stock, etc, ignore=shutil.ignore_patterns("pki", "zones.d"))
+    shutil.copytree(stock_icinga2, etc, ignore=shutil.ignore_patterns("pki", "zones.d"))
     (etc / "zones.d").mkdir()
     lines = readme_recipe(RECIPES[recipe])
     assert lines[-1] == "icinga2 daemon -C", lines

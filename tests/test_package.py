@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cannot, require_binary
-from test_icinga2 import by_type, validate
+from test_icinga2 import by_type, stock_icinga2, validate  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGINS = ("check_pryv_dns", "check_pryv_register", "check_pryv_core")
@@ -34,6 +34,7 @@ def test_package_puts_each_file_where_debian_looks(installed):
     expected = {"/usr/lib/nagios/plugins/" + p for p in PLUGINS}  # Icinga's PluginDir, Nagios's $USER1$
     expected |= {"/usr/bin/" + c for c in COMMANDS}  # the plugins linked there: on the admin's PATH too
     expected |= {"/usr/share/man/man1/%s.1.gz" % c for c in COMMANDS}
+    expected |= {"/usr/share/doc/check-pryv/copyright", "/usr/share/doc/check-pryv/changelog.gz"}  # LICENSE, NEWS
     expected |= {str(ITL_FILE), str(NAGIOS_FILE), str(EXAMPLES / "nrpe" / "pryv.cfg"),
                  str(EXAMPLES / "icinga2" / "pryv-services.conf"), str(EXAMPLES / "icinga2" / "pryv-hosts.conf.example"),
                  str(EXAMPLES / "nagios" / "pryv-services.cfg.example"),
@@ -74,11 +75,11 @@ def test_installed_plugins_run_on_debians_python_and_libraries(installed):
         where.stdout
 
 
-def test_stock_icinga2_gives_a_host_its_pryv_services_from_vars_alone(installed, tmp_path):
+def test_stock_icinga2_gives_a_host_its_pryv_services_from_vars_alone(installed, tmp_path, stock_icinga2):
     """Debian's own icinga2.conf (include <plugins-contrib>), the shipped services example, a host with vars."""
     conf = tmp_path / "icinga2.conf"
     conf.write_text("\n".join([
-        'include "/etc/icinga2/icinga2.conf"',
+        'include "%s"' % (stock_icinga2 / "icinga2.conf"),
         'include "%s"' % (EXAMPLES / "icinga2" / "pryv-services.conf"),
         'object Host "pryv.example.com" {',
         '  import "generic-host"',

@@ -39,7 +39,7 @@ def test_ci_runs_the_readme_package_test_command():
 DOCS = sorted(os.path.join("docs", name) for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".rst"))
 
 
-@pytest.mark.parametrize("path", ["README.rst"] + DOCS)
+@pytest.mark.parametrize("path", ["README.rst", "NEWS.rst"] + DOCS)
 def test_readme_is_valid_restructuredtext(path):
     import docutils.core
     import docutils.utils

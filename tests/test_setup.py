@@ -153,6 +153,61 @@ def test_setup_existing_access_that_expires_is_refused(sandbox):
     assert "give another --access-name" in result.stderr
 
 
+def add_access(sb, name, permissions, kind="shared"):
+    """An access of the sandbox's health account, made as its owner would in an app; returns its token."""
+    session = login(sb, sb.username, sb.password)
+    created = api(sb, "POST", sb.username, "accesses", token=session,
+                  json={"name": name, "permissions": permissions, "type": kind})
+    assert created.status_code == 201, created.text
+    return created.json()["access"]["token"]
+
+
+def test_setup_existing_access_that_cannot_write_is_refused_and_nothing_changes(sandbox, tmp_path):
+    token = add_access(sandbox, "readOnly", [{"streamId": "diary", "level": "read"}])
+    token_file = tmp_path / "token"
+    result = setup(sandbox, "--access-name", "readOnly", "--token-file", str(token_file),
+                   username=sandbox.username, password=sandbox.password)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        'check_pryv_setup: error: core: the existing access "readOnly" cannot serve check_pryv_core: it has read on '
+        "diary, and check_pryv_core --write needs contribute or manage on the stream check-pryv (this command "
+        "creates the access with manage on *). Nothing was changed: delete the access in the app and run this "
+        "command again, or run it with another --access-name")
+    assert "token verified" not in result.stderr and not token_file.exists()
+    # what reusing it would have led to
+    core = run_plugin("check_pryv_core", *dnsless_args(sandbox), "--write", env={"PRYV_ACCESS_TOKEN": token})
+    assert core.returncode == 2 and "403 forbidden" in core.stdout, core.stdout
+
+
+def test_setup_existing_access_on_the_check_stream_is_reused_once_the_stream_exists(sandbox):
+    token = add_access(sandbox, "onCheckStream", [{"streamId": "check-pryv", "level": "contribute"}])
+    missing = setup(sandbox, "--access-name", "onCheckStream", username=sandbox.username, password=sandbox.password)
+    assert missing.returncode == 1 and missing.stdout == "", missing.stderr
+    assert ("it has contribute on check-pryv, and the stream check-pryv does not exist: check_pryv_core --write's "
+            "first run would create it, which needs manage on *. Nothing was changed") in missing.stderr
+    session = login(sandbox, sandbox.username, sandbox.password)
+    made = api(sandbox, "POST", sandbox.username, "streams", token=session, json={"id": "check-pryv", "name": "c"})
+    assert made.status_code == 201, made.text
+    reused = setup(sandbox, "--access-name", "onCheckStream", username=sandbox.username, password=sandbox.password)
+    assert reused.returncode == 0, reused.stderr
+    assert reused.stdout == token + "\n"
+    for _ in range(2):  # an empty stream reads as an event deleted by someone: the first run says so, and mends it
+        core = run_plugin("check_pryv_core", *dnsless_args(sandbox), "--write", env={"PRYV_ACCESS_TOKEN": token})
+    assert core.returncode == 0, core.stdout
+
+
+def test_setup_app_access_with_the_same_name_is_never_handed_out(sandbox):
+    """Pryv keeps an app access and a shared one of the same name apart: only the shared one is the health access."""
+    app_token = add_access(sandbox, "healthShared", [{"streamId": "*", "level": "manage"}], kind="app")
+    first = setup(sandbox, "--access-name", "healthShared", username=sandbox.username, password=sandbox.password)
+    assert first.returncode == 0, first.stderr
+    assert 'core: access "healthShared" created (manage on *, no expiry)' in first.stderr
+    again = setup(sandbox, "--access-name", "healthShared", username=sandbox.username, password=sandbox.password)
+    assert again.returncode == 0, again.stderr
+    assert 'core: access "healthShared" already exists: reusing its token' in again.stderr
+    assert again.stdout == first.stdout != app_token + "\n"
+
+
 def test_setup_dnsless_mode(sandbox, tmp_path):
     token_file = tmp_path / "token"
     # the sandbox's host name is localhost: the default e-mail healthmetrics03@localhost has no dot

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 
-from check_pryv import configtext, output, safefile
+from check_pryv import __version__, configtext, output, safefile
 
 from . import configs
 from .faults import check_fault
@@ -72,6 +72,7 @@ def _parser():
         description="Run a local stand-in for a Pryv.io platform (register, cores and DNS, on 127.0.0.1) "
                     "with one health account and its access token, to try the check_pryv plugins against. "
                     "Runs until SIGINT (Ctrl-C) or SIGTERM.")
+    parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
     parser.add_argument("--domain", default="pryv.test", help="platform domain, DNS mode (default: %(default)s)")
     parser.add_argument("--hostname", default="localhost",
                         help="platform host name, DNS-less mode (default: %(default)s)")

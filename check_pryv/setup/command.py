@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from urllib3.exceptions import InsecureRequestWarning
 
-from check_pryv import options, output, secret, start
+from check_pryv import __version__, options, output, secret, start
 from check_pryv.setup import PROG, REFUSED, UNREACHABLE, Refused, Unreachable, fail, say
 from check_pryv.setup import __doc__ as DESCRIPTION
 from check_pryv.setup.password import read_password
@@ -21,6 +21,7 @@ from check_pryv.setup.tokenfile import deliver, owner_spec, token_file_problem
 def make_parser():
     parser = Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="also show each call to the platform")
+    parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
     platform = options.add_platform_options(parser)
     platform.add_argument("--email", type=email_address,
                           help="the account's e-mail when it is created "

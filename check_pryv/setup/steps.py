@@ -3,11 +3,13 @@ already done; --all-hostings repeats them per hosting."""
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import time
+from urllib.parse import quote
 
-from check_pryv import configtext, secret
+from check_pryv import configtext, options, secret
 from check_pryv.client import Client, Target, TransportError, one_line
 from check_pryv.deadline import Deadline
 from check_pryv.setup import PROG, REFUSED, UNREACHABLE, Refused, Unreachable, say, shown
@@ -19,6 +21,7 @@ from check_pryv.setup.tokenfile import save_token
 GATEWAY_ERRORS = (502, 503, 504)
 PERMISSIONS = [{"streamId": "*", "level": "manage"}]
 MAX_HOSTINGS = 50  # --all-hostings makes an account and a file per hosting: a register listing thousands is a fault
+WRITE_LEVELS = ("contribute", "manage")
 LANGUAGE = "en"
 
 # The register's account-creation error ids, in the operator's words: what was refused and what to change. The
@@ -205,8 +208,41 @@ def existing_access_token(platform, args, session):
         raise Refused('core: the existing access "%s" expires (at %s): delete it in the app, or give another '
                       "--access-name" % (args.access_name, stamp(found[0]["expires"])))
     well_formed(found[0]["token"], "the token of GET /accesses")
+    problem = permission_problem(platform, session, found[0].get("permissions"))
+    if problem:  # reused, it would pass here and fail the checks with 403 forbidden
+        raise Refused('core: the existing access "%s" cannot serve check_pryv_core: %s. Nothing was changed: delete '
+                      "the access in the app and run this command again, or run it with another --access-name"
+                      % (args.access_name, problem))
     say('core: access "%s" already exists: reusing its token' % args.access_name)
     return found[0]["token"]
+
+
+def permission_problem(platform, session, permissions):
+    """What an existing access lacks for the checks this command prepares (None when nothing): `--write` writes
+    and reads back an event of the stream check-pryv (--write-stream's default), created on its first run."""
+    stream_levels = {p["streamId"]: p.get("level") for p in permissions or [] if isinstance(p, dict)
+                     and isinstance(p.get("streamId"), str)}
+    held = ", ".join("%s on %s" % (one_line(level, 20), one_line(stream, 40))
+                     for stream, level in stream_levels.items()) or "no stream permission"
+    # Pryv judges a stream by the permission that names it, else by its parent's: `*` for a root stream.
+    if stream_levels.get(options.WRITE_STREAM, stream_levels.get("*")) not in WRITE_LEVELS:
+        return "it has %s, and check_pryv_core --write needs contribute or manage on the stream %s (this command " \
+               "creates the access with manage on *)" % (held, options.WRITE_STREAM)
+    if stream_levels.get("*") != "manage" and not stream_exists(platform, session, options.WRITE_STREAM):
+        return "it has %s, and the stream %s does not exist: check_pryv_core --write's first run would create it, " \
+               "which needs manage on *" % (held, options.WRITE_STREAM)
+    return None
+
+
+def stream_exists(platform, session, stream):
+    """Whether the account has the stream, asked with the session (a personal access sees every stream)."""
+    streams = quote(json.dumps([stream], separators=(",", ":")), safe="")
+    answer = platform.core("GET", "events?streams=%s&limit=1" % streams, token=session)
+    if answer.status == 200:
+        return True
+    if (answer.pryv_error or ("",))[0] == "unknown-referenced-resource":
+        return False
+    raise Refused("core: looking for the stream %s answered %s" % (stream, explain(answer)))
 
 
 def well_formed(token, where):
