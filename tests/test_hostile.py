@@ -406,7 +406,7 @@ def test_write_runs_at_once_on_the_real_server_keep_one_event(real_server, tmp_p
 
 SWEPT_TOKEN = "ckSWEEPtoken0must1never2show3x"
 SESSION = "ckSESSIONtoken0of1the2platform"
-PASSWORD = "sweep-password-4-setup"
+PASSWORD = "sweep-pass-4-the-setup"
 
 
 def pieces(value):

@@ -360,7 +360,8 @@ def test_setup_owner_without_token_file_is_a_usage_error(sandbox):
 # --- the platform says no ------------------------------------------------------------------------------
 
 def test_setup_wrong_password_is_refused(sandbox):
-    result = setup(sandbox, username=sandbox.username, password="not-the-password")
+    # no 8 characters of the password in the message: they would be hidden
+    result = setup(sandbox, username=sandbox.username, password="not-the-right-one")
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     assert ("error: account healthmetrics01 exists but refuses this password (401 invalid-credentials: The given "

@@ -29,10 +29,11 @@ HOLD_SECONDS = 600  # the longest a held reply (a hung server: the hfs=hung faul
 
 
 class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
-    """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server."""
+    """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server. Its password
+    shares no 8 characters with the username: setup hides any 8 characters of a password wherever they appear."""
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
-                 username=PLUGINS_DEFAULT_USERNAME, password="healthmetrics-pass", http_port=0, dns_port=0,
+                 username=PLUGINS_DEFAULT_USERNAME, password="sandbox-Pass-42", http_port=0, dns_port=0,
                  verbose=False, cert_days=None, trusted_apps=None):
         if scheme not in ("http", "https"):
             raise ValueError(f"scheme must be http or https, not {scheme!r}")
