@@ -103,14 +103,6 @@ class DatabaseContext(probe.AnswerContext):
         return nagiosplugin.Ok, "database answers"
 
 
-class Summary(plugin.Summary):
-    """The health account's words, then the database's."""
-
-    def ok(self, results):
-        return plugin.printable("; ".join(results[name].hint for name in (self.main_metric, "database")
-                                          if name in results and results[name].hint))
-
-
 def make_parser():
     parser = options.Parser(SERVICE, prog="check_pryv_register",
                             description=__doc__)
@@ -148,7 +140,7 @@ def build(args, deadline):
         raise options.UsageError("--hosting NAME applies to --hostings only")
     certificate_days = options.certificate_days(args)
     target, client = probe.platform(args, deadline)
-    summary = plugin.Summary
+    parts = ()  # the metrics whose words follow the question's on an OK line
     if args.auth_request:
         from check_pryv import auth_request  # --auth-request only
 
@@ -159,12 +151,12 @@ def build(args, deadline):
         resource, contexts = register_info.question(args, client, target, bool(certificate_days))
     else:
         resource = Register(client, target, args.username, bool(certificate_days))
-        contexts, summary = [RegisterContext(args.username), DatabaseContext()], Summary
+        contexts, parts = [RegisterContext(args.username), DatabaseContext()], ("database",)
     contexts.append(plugin.TimeContext(args.warning, args.critical))  # --auth-request judges its own time
     contexts += probe.phase_contexts(args, resource)
     if certificate_days:
         contexts.append(probe.CertificateContext(*certificate_days))
-    return nagiosplugin.Check(resource, *contexts, summary(resource.question, resource.details))
+    return nagiosplugin.Check(resource, *contexts, plugin.Summary(resource.question, resource.details, parts))
 
 
 def main(argv=None):

@@ -55,11 +55,12 @@ def utc(year, month=1, day=1):
 
 
 @pytest.mark.parametrize("not_after, code, words", [
-    (utc(1968, 6, 30), 2, "CRITICAL - register knows healthmetrics01 (200 in {}s); certificate expired {} days ago "
-                          "(1968-06-30)"),
-    (utc(1950, 1, 2), 2, "CRITICAL - register knows healthmetrics01 (200 in {}s); certificate expired {} days ago "
-                         "(1950-01-02)"),
-    (utc(2049, 12, 31), 0, "OK - register knows healthmetrics01 (200 in {}s)"),
+    (utc(1968, 6, 30), 2, "CRITICAL - certificate of reg.pryv.test expired {} days ago (1968-06-30); register knows "
+                          "healthmetrics01 (200 in {}s)"),
+    (utc(1950, 1, 2), 2, "CRITICAL - certificate of reg.pryv.test expired {} days ago (1950-01-02); register knows "
+                         "healthmetrics01 (200 in {}s)"),
+    (utc(2049, 12, 31), 0, "OK - certificate of reg.pryv.test valid for {} days (until 2049-12-31); register knows "
+                           "healthmetrics01 (200 in {}s); database answers"),
 ])
 def test_certificate_utctime_years_follow_rfc_5280(tmp_path, not_after, code, words):
     with HTTPFault(answer(pryv_ok), tls_server_context(tmp_path, utc(1950), not_after)) as server:
