@@ -164,6 +164,11 @@ def make_parser():
                         help="WARNING when the API version the core reports does not start with PREFIX "
                              "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
     add_write_options(parser)
+    parser.add_argument_group("notifications (--notifications)").add_argument(
+        "--notifications", action="store_true",
+        help="also check socket.io notifications: join the user's namespace over WebSocket as the official JS client "
+             "does, change the event of --write-stream, and expect eventsChanged within the deadline (needs "
+             "python-socketio: pip install 'check_pryv[notifications]', or Debian's python3-socketio)")
     return parser
 
 
@@ -204,13 +209,26 @@ def build(args, deadline):
         contexts.append(probe.CertificateContext(*certificate_days))
     if args.expect_api_version:
         contexts.append(ApiVersionContext(args.expect_api_version))
-    if not args.write:
+    if not args.write and not args.notifications:
         return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
-    from check_pryv import write  # the write path, --write only
+    from check_pryv import write  # the write path, --write and --notifications only
 
-    writes = write.WritePath(client, target, args.username, token, args.write_stream, resource)
-    return nagiosplugin.Check(resource, writes, *contexts, *write.contexts(args),
-                              write.Summary("core", lambda: resource.details() + writes.details()))
+    parts, names = [], []
+    if args.write:
+        writes = write.WritePath(client, target, args.username, token, args.write_stream, resource)
+        parts.append(writes)
+        names.append("write")
+        contexts += write.contexts(args)
+    if args.notifications:
+        from check_pryv import notifications  # socket.io, --notifications only
+
+        notifications.require_client()
+        change = write.WritePath(client, target, args.username, token, args.write_stream, resource)
+        parts.append(notifications.Notifications(client, target, args.username, token, change, resource))
+        names.append("notifications")
+        contexts += notifications.contexts()
+    return nagiosplugin.Check(resource, *parts, *contexts, write.Summary(
+        "core", lambda: resource.details() + sum((part.details() for part in parts), []), names))
 
 
 def main(argv=None):

@@ -160,10 +160,14 @@ class WriteContext(nagiosplugin.Context):
 
 
 class Summary(plugin.Summary):
-    """The events call's words, then the write path's."""
+    """The events call's words, then those of each part (`parts`: the metrics that word them)."""
+
+    def __init__(self, main_metric, details, parts=("write",)):
+        super().__init__(main_metric, details)
+        self.parts = parts
 
     def ok(self, results):
-        hints = [results[name].hint for name in (self.main_metric, "write") if name in results]
+        hints = [results[name].hint for name in (self.main_metric, *self.parts) if name in results]
         return plugin.printable("; ".join(hint for hint in hints if hint))
 
 

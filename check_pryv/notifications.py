@@ -1,0 +1,269 @@
+"""check_pryv_core --notifications: the core pushes `eventsChanged` to a socket.io client, as realtime apps need.
+
+After the usual events?limit=1 call, on the health account's core:
+
+1. connect over WebSocket (socket.io 4: Engine.IO v4, `/socket.io/?auth=TOKEN&EIO=4&transport=websocket` on the
+   core's host) and join the user's namespace in the form the official JS client (npm `pryv`, `@pryv/socket.io`)
+   uses: it joins the path of `API_ENDPOINT + USERNAME`, so `/USER` in DNS mode (`https://USER.DOMAIN/`) and
+   `/USER/USER` DNS-less (`https://HOSTNAME/USER/`);
+2. make one change to the event --write uses (stream --write-stream, made on the first run: check_pryv.write);
+3. wait for `eventsChanged` on that namespace.
+
+States: OK when it comes; CRITICAL when the WebSocket upgrade is refused (a front that does not pass upgrades: REST
+stays 200 while every realtime app breaks), when the namespace is refused (the server's message), when the change
+is refused, and when no `eventsChanged` comes within the deadline (-t bounds all of it). Perfdata
+`notification_time`: from the start of the change to the notification.
+
+Known platform bug (open-pryv.io v2, socket-io/Manager.ts): an API worker keeps one namespace per user, made with
+the form its first client used, and notifies only that namespace; a later client joining with the other form is
+acknowledged and never notified. The check joins the official client's form only, so it is never OK while apps
+that use that form get nothing; run it in one mode per health account.
+
+The client is python-socketio (`pip install 'check_pryv[notifications]'`; Debian: python3-socketio), loaded only
+with --notifications. The token travels in the connection URL: the library's logs are silenced and every text that
+leaves this module is scrubbed.
+"""
+import logging
+import socket
+import threading
+import time
+from urllib.parse import quote, urlsplit
+
+import nagiosplugin
+
+from check_pryv import options, plugin, secret
+from check_pryv.client import Answer, TransportError, one_line, resolve
+from check_pryv.deadline import DeadlineExceeded
+
+INSTALL = "pip install 'check_pryv[notifications]' (Debian: apt install python3-socketio)"
+
+try:
+    import engineio.client
+    import socketio
+    import websocket
+except ImportError:  # the optional client: --notifications says how to install it
+    socketio = None
+
+
+def require_client():
+    """UsageError (UNKNOWN) naming the install command when python-socketio's client is missing."""
+    if socketio is None:
+        raise options.UsageError("--notifications needs python-socketio with its client: %s" % INSTALL)
+
+
+class Outcome:
+    """What the notifications check found: `kind` is notified, skipped, unreachable, refused (the upgrade),
+    namespace (refused), change (refused) or silent (no notification); `text` words it."""
+
+    def __init__(self, kind, text=None):
+        self.kind, self.text = kind, text
+
+
+class _Failed(Exception):
+    """A stage went wrong; args are the Outcome's."""
+
+
+def namespace_of(target, username):
+    """(the engine's base URL, the namespace) the official JS client uses: `io(API_ENDPOINT + USERNAME)`."""
+    url = urlsplit(target.core_url(username, quote(username)))
+    return "%s://%s/" % (url.scheme, url.netloc), url.path
+
+
+class _PinnedWebSocket:
+    """Stands in for the websocket module inside engineio: opens the TCP connection (the address --address or
+    -4/-6 chose, within the deadline) and the TLS session (the check's own trust) itself, keeps the reason
+    of a refused upgrade, and hands websocket-client the connected socket."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def __getattr__(self, name):
+        return getattr(websocket, name)
+
+    def create_connection(self, url, **kwargs):
+        sock = self.check.open_socket()
+        kwargs["timeout"] = self.check.deadline.remaining()
+        self.check.stage = "upgrade"
+        try:
+            return websocket.create_connection(url, socket=sock, **kwargs)
+        except websocket.WebSocketBadStatusException as error:
+            self.check.refusal = error
+            raise
+        except (OSError, websocket.WebSocketException) as error:
+            self.check.failure = error
+            raise
+
+
+class Notifications(nagiosplugin.Resource):
+    """Measures: whether eventsChanged reaches a socket.io client after a change, and how fast."""
+
+    def __init__(self, client, target, username, token, change, events_read):
+        self.client, self.target, self.username, self.token = client, target, username, token
+        self.deadline = client.deadline
+        self.change, self.events_read = change, events_read
+        self.base, self.namespace = namespace_of(target, username)
+        self.stage, self.refusal, self.failure, self.address = "connect", None, None, None
+        self.namespace_error = None
+        self.joined, self.notified = threading.Event(), threading.Event()
+        self.changed_at = self.notified_at = None
+        self.lines = []
+
+    def probe(self):
+        answer = self.events_read.outcome
+        if isinstance(answer, TransportError) or answer.status != 200:  # the events call says what is wrong
+            self.lines.append("notifications: not tried, the events call failed")
+            yield nagiosplugin.Metric("notifications", Outcome("skipped"), context="notifications")
+            return
+        sio = self.make_client()
+        try:
+            outcome = self.listen(sio)
+        except _Failed as failed:
+            outcome = Outcome(*failed.args)
+            self.lines.append("notifications: stopped at stage %s (%s)" % (self.stage, self.address or "no address"))
+        finally:
+            self.close(sio)
+        yield nagiosplugin.Metric("notifications", outcome, context="notifications")
+        if outcome.kind == "notified":
+            yield nagiosplugin.Metric("notification_time", plugin.perf_seconds(self.notified_at - self.changed_at),
+                                      "s", min=0, context="notification_time")
+
+    def make_client(self):
+        quiet = logging.getLogger("check_pryv.notifications")  # the libraries log the URL, token included
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate, quiet.level = False, logging.CRITICAL + 1
+        sio = socketio.Client(reconnection=False, logger=quiet, engineio_logger=quiet, handle_sigint=False,
+                              request_timeout=max(0.1, self.deadline.remaining()))
+        engineio.client.websocket = _PinnedWebSocket(self)
+        sio.on("eventsChanged", self.on_events_changed, namespace=self.namespace)
+        sio.on("connect", self.joined.set, namespace=self.namespace)
+        sio.on("connect_error", self.on_connect_error, namespace=self.namespace)
+        return sio
+
+    @staticmethod
+    def close(sio):
+        """Leave politely when there is time; the process ends right after the result anyway."""
+        try:
+            sio.disconnect()
+        except (OSError, DeadlineExceeded, socketio.exceptions.SocketIOError):
+            pass
+
+    def on_events_changed(self, *_):
+        if self.changed_at is not None and self.notified_at is None:
+            self.notified_at = time.monotonic()
+            self.notified.set()
+
+    def on_connect_error(self, data=None):
+        message = data.get("message") if isinstance(data, dict) else data
+        self.namespace_error = one_line(message if message is not None else "no reason given", 120)
+        self.joined.set()
+
+    def listen(self, sio):
+        started = time.monotonic()
+        self.lines.append("notifications: %ssocket.io/?auth=***&EIO=4&transport=websocket, namespace %s" % (
+            self.base, self.namespace))
+        url = "%s?auth=%s" % (self.base, quote(self.token, safe=""))
+        try:
+            with self.deadline.alarm():
+                # wait=False: python-socketio 5.7 waits out its whole wait_timeout after a refused namespace
+                sio.connect(url, transports=["websocket"], namespaces=[self.namespace], socketio_path="socket.io",
+                            wait=False)
+                self.stage = "namespace"
+                self.joined.wait(self.deadline.remaining())
+        except DeadlineExceeded:
+            raise _Failed("unreachable" if self.stage != "namespace" else "namespace",
+                          "socket.io: %s timed out after %.1fs" % (self.stage_words(), time.monotonic() - started)
+                          ) from None
+        except socketio.exceptions.ConnectionError:
+            raise _Failed(*self.connect_failure()) from None
+        if self.namespace_error is not None or not self.joined.is_set():
+            raise _Failed(*self.connect_failure())
+        self.lines.append("notifications: joined namespace %s at %s (%s) in %.3fs" % (
+            self.namespace, self.base, self.address, time.monotonic() - started))
+        self.stage = "change"
+        self.changed_at = time.monotonic()
+        from check_pryv import write
+
+        try:
+            self.change.round_trip()  # the write path's one change to the check event, made on the first run
+        except TransportError as error:
+            raise _Failed("change", "notifications: changing the event: %s" % error) from None
+        except write.Failed as failed:
+            raise _Failed("change", "notifications: %s" % failed.args[1]) from None
+        self.stage = "notification"
+        try:
+            waited = self.notified.wait(self.deadline.remaining())
+        except DeadlineExceeded:
+            waited = False
+        if not waited:
+            raise _Failed("silent", "no eventsChanged on namespace %s within %.1fs of the change" % (
+                self.namespace, time.monotonic() - self.changed_at))
+        self.lines.append("notifications: eventsChanged %.3fs after the change started" % (
+            self.notified_at - self.changed_at))
+        return Outcome("notified", "eventsChanged %s after the change" % plugin.shown_seconds(
+            self.notified_at - self.changed_at))
+
+    def details(self):
+        return self.lines[:2] + ["notifications' change, " + line for line in self.change.details()] + self.lines[2:]
+
+    def stage_words(self):
+        return {"connect": "connecting", "TLS": "the TLS handshake", "upgrade": "the WebSocket upgrade",
+                "namespace": "joining namespace %s" % self.namespace}.get(self.stage, self.stage)
+
+    def connect_failure(self):
+        """(kind, text) of a connection that did not get to the namespace, from what each stage kept."""
+        if self.refusal is not None:  # the front's or the server's answer, worded as any other answer
+            body = getattr(self.refusal, "resp_body", None)  # websocket-client 1.2.3 (Debian 12's) keeps none
+            answer = Answer(self.base + "socket.io/", self.refusal.status_code, "", self.refusal.resp_headers or {},
+                            body if isinstance(body, bytes) else b"", 0.0, self.address, False)
+            self.lines.append("notifications: the upgrade got %d: a front (proxy) that does not pass WebSocket "
+                              "upgrades breaks every realtime app while REST calls work" % answer.status)
+            return "refused", "socket.io: WebSocket upgrade refused: %s" % answer.problem()
+        if self.failure is not None:
+            return "unreachable", "socket.io: %s failed: %s" % (self.stage_words(), one_line(self.failure, 120))
+        if self.namespace_error is not None:
+            return "namespace", "socket.io: namespace %s refused: %s" % (self.namespace, self.namespace_error)
+        return "namespace", "socket.io: namespace %s not joined within the deadline" % self.namespace
+
+    def open_socket(self):
+        """The TCP connection (and TLS session) to the core's host, within the deadline."""
+        url = urlsplit(self.base)
+        host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+        self.stage = "connect"
+        try:
+            addresses = [self.client.address] if self.client.address else resolve(
+                host, port, self.deadline, self.client.family)
+            sock = None
+            for index, address in enumerate(addresses):
+                self.address = address
+                try:
+                    sock = socket.create_connection((address, port), self.deadline.remaining() / (
+                        len(addresses) - index))
+                    break
+                except OSError as error:
+                    if index == len(addresses) - 1:
+                        raise error
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if url.scheme == "https":
+                self.stage = "TLS"
+                sock.settimeout(self.deadline.remaining())
+                sock = self.client.tls.wrap_socket(sock, server_hostname=host)
+            return sock
+        except OSError as error:
+            self.failure = error
+            raise
+
+
+class NotificationsContext(nagiosplugin.Context):
+    """OK when eventsChanged came; CRITICAL otherwise (skipped: the events call's own result says why)."""
+
+    def __init__(self):
+        super().__init__("notifications")
+
+    def evaluate(self, metric, resource):
+        outcome = metric.value
+        state = nagiosplugin.Ok if outcome.kind in ("notified", "skipped") else nagiosplugin.Critical
+        return self.result_cls(state, outcome.text and secret.scrub(outcome.text), metric)
+
+
+def contexts():
+    return [NotificationsContext(), plugin.TimeContext(None, None, "notification_time", "notification time")]
