@@ -26,7 +26,9 @@ PLUGINS = {
     "check_pryv.check_register": "http",
     "check_pryv.check_core": "http",
 }
-NEVER = ("check_pryv.sandbox", "check_pryv.provision", "trustme")
+# socket.io's client (python-socketio, engineio, websocket-client): --notifications only
+SOCKETIO = ("check_pryv.notifications", "socketio", "engineio", "websocket")
+NEVER = ("check_pryv.sandbox", "check_pryv.provision", "trustme") + SOCKETIO
 FORBIDDEN = {
     "http": NEVER + ("dns", "check_pryv.check_dns"),
     "dns": NEVER + ("requests", "urllib3", "charset_normalizer", "certifi", "check_pryv.client",
@@ -169,6 +171,15 @@ def test_core_check_skips_the_write_path():
                            *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_core"]])
     assert done.stdout.startswith("PRYV_CORE"), done.stdout + done.stderr
     assert "check_pryv.write" not in modules
+
+
+def test_core_check_loads_socketio_with_notifications_only():
+    """--notifications loads the socket.io client (NEVER keeps it out of every other run)."""
+    pytest.importorskip("socketio")
+    modules, done = loaded("check_pryv.check_core", "run", "--notifications",
+                           *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_core"]])
+    assert done.stdout.startswith("PRYV_CORE CRITICAL"), done.stdout + done.stderr
+    assert {"check_pryv.notifications", "check_pryv.write", "socketio", "engineio", "websocket"} <= modules
 
 
 def test_dns_plugin_with_a_server_skips_the_resolver():

@@ -41,6 +41,10 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
   storage=ok|read-only|loses-writes  read-only: every write to streams and events gets 500
                                      unexpected-error (as a read-only PostgreSQL gives); loses-writes:
                                      an event update is acknowledged but not kept
+  notifications=ok|upgrade-refused|namespace-refused|silent
+                                     socket.io: upgrade-refused: the WebSocket upgrade gets nginx's 400
+                                     page; namespace-refused: 44 "Cannot find access from token.";
+                                     silent: joined, never notified
   core-down=none|hosting1|hosting2   the core of that hosting alone answers nginx's 502 (DNS mode:
                                      each hosting has its core, coN.DOMAIN)
 

@@ -17,6 +17,7 @@ FAULT_CHOICES = {
     "hostings": ("ok", "all-available", "none-available"),
     "service-info": ("ok", "mismatch", "incomplete"),
     "storage": ("ok", "read-only", "loses-writes"),
+    "notifications": ("ok", "upgrade-refused", "namespace-refused", "silent"),
     "core-down": ("none", *DNS_MODE_HOSTINGS),
 }
 NUMERIC_FAULTS = {"delay": (0, 3600), "skew": (-1e6, 1e6)}  # seconds: (lowest, highest)

@@ -18,6 +18,7 @@ from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
 from .messages import (API_VERSION, Abort, add_cors, api_error, bad_gateway, json_reply, preflight, root_index,
                        unknown_resource)
+from .realtime import Realtime, is_socketio
 from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
 from .writes import WRITE_ROUTES, Writes, event_route
@@ -25,7 +26,7 @@ from .writes import WRITE_ROUTES, Writes, event_route
 PLUGINS_DEFAULT_USERNAME = "healthmetrics01"  # the plugins' --username default
 
 
-class Sandbox(Register, Core, Writes, Cores, Zone):
+class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
     """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server."""
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
@@ -110,6 +111,7 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
         with self._lock:
             self._faults = dict(DEFAULT_FAULTS)
             self._users = {}
+            self._reset_realtime()
             user = self._add_user(self.username, self.password, f"{self.username}@{self.domain}", "en")
             health = self._add_access(user, "shared", "metricsAccess", [{"streamId": "*", "level": "manage"}],
                                       created_by="system", token=self.token)
@@ -152,6 +154,8 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
         except Exception:
             traceback.print_exc()
             reply = api_error(500, "unexpected-error", "Unexpected error")
+        if request.changed and reply.status < 300:  # socket.io's clients hear of it, outside the lock
+            self.notify(*request.changed)
         if request.access_id:
             reply.headers["Pryv-Access-Id"] = request.access_id
         if request.v2 and "API-Version" in reply.headers:  # the application's own answers, not nginx's
@@ -181,6 +185,8 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
     def _route(self, request):
         if request.path.startswith("/_sandbox/"):
             return self._control(request)
+        if is_socketio(request.path):  # on every host, before the routes, as engine.io takes it
+            return self.socketio_reply(request)
         if request.host == f"reg.{self.domain}":
             return self._register(request, request.path, dns_mode=True)
         label, _, parent = request.host.partition(".")
@@ -233,8 +239,11 @@ class Sandbox(Register, Core, Writes, Cores, Zone):
             return reply
         handler = WRITE_ROUTES.get(key)
         if handler:
+            request.changed = (username, "streamsChanged" if route == "/streams" else "eventsChanged")
             return handler(self, request, user)
         by_id = event_route(request.route_method, route)
+        if by_id and request.route_method != "GET":
+            request.changed = (username, "eventsChanged")
         return by_id[0](self, request, user, by_id[1]) if by_id else unknown_resource()
 
     def _control(self, request):
