@@ -25,8 +25,16 @@ needs contribute or manage on that stream (manage to create it). CRITICAL when a
 platform's error id and message), when the value read back differs, and when someone deleted or trashed the
 event (created again or restored, and said). Perfdata write_time and read_time; --write-warning and
 --write-critical judge write_time.
+
+With --series, the HFS too: one event of type series:mass/kg in that stream gets a fresh point (always at
+deltaTime 0: the series never grows), read back through the public API; perfdata series_time. With --attachment, the
+file storage: a few fresh bytes are attached to the --write event, read back with the attachment's read token (a
+secret, never printed) and compared, and the previous attachment removed; perfdata attachment_time. Each is CRITICAL
+when refused (the platform's error), when what comes back differs, and when it does not answer within -t (naming
+the step and the stage). The options combine; all share the one -t; each adds its lines to -v output.
 """
 import argparse
+import importlib
 import os
 
 import nagiosplugin
@@ -172,6 +180,23 @@ def make_parser():
     return parser
 
 
+# The platform parts a core check can also exercise, each asked by its option (the first of the pair) and run by its
+# module (the second), imported only when the option is given: a default run loads none of them. A part's module
+# offers the same three things:
+#
+#   METRIC          the name of its outcome metric, whose words join the status line after the events call's;
+#   resource(client, target, username, token, args, events_read)
+#                   a nagiosplugin.Resource that measures the part after the events call (`events_read`, the Core
+#                   resource: a part skips itself when that call failed, which already says what is wrong); its
+#                   details() gives the part's lines of -v output;
+#   contexts(args)  the Contexts that judge its metrics.
+#
+# The parts run in this order, through the one client, so within the one deadline. Their options are added to the
+# parser here (add_write_options...), so that --help lists them without loading the modules.
+PARTS = (("write", "check_pryv.write"), ("series", "check_pryv.series"), ("attachment", "check_pryv.attachment"),
+         ("notifications", "check_pryv.notifications"))
+
+
 def add_write_options(parser):
     """--write and its settings; check_pryv.write, which runs the write path, loads only with --write."""
     group = parser.add_argument_group("write path (--write)")
@@ -181,11 +206,20 @@ def add_write_options(parser):
                             "contribute or manage on that stream (manage to create it: check_pryv_setup's access "
                             "has manage on *)")
     group.add_argument("--write-stream", type=stream_id, default="check-pryv", metavar="ID",
-                       help="the stream that holds the event (default: %(default)s)")
+                       help="the stream that holds the event, and those of --series and --attachment "
+                            "(default: %(default)s)")
     group.add_argument("--write-warning", type=options.threshold_range, metavar="RANGE",
                        help="WARNING when write_time in seconds is outside RANGE (Nagios range syntax)")
     group.add_argument("--write-critical", type=options.threshold_range, metavar="RANGE",
                        help="CRITICAL when write_time in seconds is outside RANGE (Nagios range syntax)")
+    parts = parser.add_argument_group("high-frequency series and file storage (--series, --attachment)")
+    parts.add_argument("--series", action="store_true",
+                       help="also check the HFS: write a fresh point to one series event of --write-stream and read "
+                            "it back (the same point rewritten: the series never grows); perfdata series_time")
+    parts.add_argument("--attachment", action="store_true",
+                       help="also check the file storage: upload a small attachment to the event of --write-stream, "
+                            "read it back with its read token, compare size and sha256, remove the previous one (at "
+                            "most two exist); perfdata attachment_time")
     return group
 
 
@@ -209,26 +243,16 @@ def build(args, deadline):
         contexts.append(probe.CertificateContext(*certificate_days))
     if args.expect_api_version:
         contexts.append(ApiVersionContext(args.expect_api_version))
-    if not args.write and not args.notifications:
+    parts = [importlib.import_module(module) for option, module in PARTS if getattr(args, option)]
+    if not parts:
         return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
-    from check_pryv import write  # the write path, --write and --notifications only
+    measured = [resource] + [part.resource(client, target, args.username, token, args, resource) for part in parts]
+    judging = contexts + [context for part in parts for context in part.contexts(args)]
 
-    parts, names = [], []
-    if args.write:
-        writes = write.WritePath(client, target, args.username, token, args.write_stream, resource)
-        parts.append(writes)
-        names.append("write")
-        contexts += write.contexts(args)
-    if args.notifications:
-        from check_pryv import notifications  # socket.io, --notifications only
+    def details():  # the events call's lines, then each part's
+        return [line for measure in measured for line in measure.details()]
 
-        notifications.require_client()
-        change = write.WritePath(client, target, args.username, token, args.write_stream, resource)
-        parts.append(notifications.Notifications(client, target, args.username, token, change, resource))
-        names.append("notifications")
-        contexts += notifications.contexts()
-    return nagiosplugin.Check(resource, *parts, *contexts, write.Summary(
-        "core", lambda: resource.details() + sum((part.details() for part in parts), []), names))
+    return nagiosplugin.Check(*measured, *judging, plugin.Summary("core", details, [part.METRIC for part in parts]))
 
 
 def main(argv=None):

@@ -389,8 +389,9 @@ class Client:
         """Whether the server's certificate is verified (no context: plain HTTP, no certificate)."""
         return self.tls is not None and self.tls.verify_mode != ssl.CERT_NONE
 
-    def request(self, method, url, headers=None, json_body=None):
-        """Make one call; return an Answer, or raise TransportError naming the stage that failed."""
+    def request(self, method, url, headers=None, json_body=None, files=None):
+        """Make one call; return an Answer, or raise TransportError naming the stage that failed. `files`: a
+        multipart body, as requests takes it ({"file": (name, bytes, type)})."""
         parsed = requests.utils.urlparse(url)
         host, port = parsed.hostname, parsed.port or DEFAULT_PORT[parsed.scheme]
         started = time.monotonic()
@@ -400,7 +401,7 @@ class Client:
                 if not call.addresses:
                     call.stage = "resolve"
                     call.addresses = resolve(host, port, self.deadline, self.family)
-                return self._exchange(method, url, parsed.scheme, headers, json_body, call, started)
+                return self._exchange(method, url, parsed.scheme, headers, json_body, files, call, started)
         except DeadlineExceeded:
             elapsed = time.monotonic() - started
             raise TransportError(call.stage, url, host, port, call.address, "timed out after %.1fs" % elapsed,
@@ -422,14 +423,14 @@ class Client:
         except (OSError, ValueError, DeadlineExceeded) as failure:
             return ["certificate: not read (%s)" % _reason(failure)]
 
-    def _exchange(self, method, url, scheme, headers, json_body, call, started):
+    def _exchange(self, method, url, scheme, headers, json_body, files, call, started):
         # requests' transport adapter without a Session: a health check has no cookies, no .netrc, no proxy (it talks
         # to the platform itself) and follows no redirect, so there is nothing for a Session to merge, and building
         # one took some 0.5 ms of every check. The headers are a Session's defaults, ours over them.
         all_headers = requests.utils.default_headers()
         all_headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         all_headers.update(headers or {})
-        request = requests.Request(method, url, headers=all_headers, json=json_body).prepare()
+        request = requests.Request(method, url, headers=all_headers, json=json_body, files=files).prepare()
         adapter = _PinnedAdapter(call, self.tls, scheme)
         remaining = self.deadline.remaining()
         with contextlib.closing(adapter), adapter.send(request, stream=True, timeout=(remaining, remaining),

@@ -24,6 +24,7 @@ with --notifications. The token travels in the connection URL: the library's log
 leaves this module is scrubbed.
 """
 import logging
+import os
 import socket
 import threading
 import time
@@ -31,10 +32,11 @@ from urllib.parse import quote, urlsplit
 
 import nagiosplugin
 
-from check_pryv import options, plugin, secret
-from check_pryv.client import Answer, TransportError, one_line, resolve
+from check_pryv import options, plugin, write
+from check_pryv.client import Answer, one_line, resolve
 from check_pryv.deadline import DeadlineExceeded
 
+METRIC = "notifications"
 INSTALL = "pip install 'check_pryv[notifications]' (Debian: apt install python3-socketio)"
 
 try:
@@ -51,16 +53,8 @@ def require_client():
         raise options.UsageError("--notifications needs python-socketio with its client: %s" % INSTALL)
 
 
-class Outcome:
-    """What the notifications check found: `kind` is notified, skipped, unreachable, refused (the upgrade),
-    namespace (refused), change (refused) or silent (no notification); `text` words it."""
-
-    def __init__(self, kind, text=None):
-        self.kind, self.text = kind, text
-
-
 class _Failed(Exception):
-    """A stage went wrong; args are the Outcome's."""
+    """A stage of the socket.io connection went wrong; args are (kind, text), as write.Failed's."""
 
 
 def namespace_of(target, username):
@@ -94,36 +88,37 @@ class _PinnedWebSocket:
             raise
 
 
-class Notifications(nagiosplugin.Resource):
-    """Measures: whether eventsChanged reaches a socket.io client after a change, and how fast."""
+class Notifications(write.WritePath):
+    """Measures: whether eventsChanged reaches a socket.io client after a change to the check event, and how fast.
+    A part of the core check (check_core.PARTS), on the event --write uses: write.WritePath finds (or makes) it and
+    changes it; the outcome is `written` (notified) or `first` (notified, after the first run made the event)."""
 
-    def __init__(self, client, target, username, token, change, events_read):
-        self.client, self.target, self.username, self.token = client, target, username, token
-        self.deadline = client.deadline
-        self.change, self.events_read = change, events_read
-        self.base, self.namespace = namespace_of(target, username)
+    metric, label = METRIC, "notifications"
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.deadline = self.client.deadline
+        self.base, self.namespace = namespace_of(self.target, self.username)
         self.stage, self.refusal, self.failure, self.address = "connect", None, None, None
         self.namespace_error = None
         self.joined, self.notified = threading.Event(), threading.Event()
         self.changed_at = self.notified_at = None
-        self.lines = []
 
-    def probe(self):
-        answer = self.events_read.outcome
-        if isinstance(answer, TransportError) or answer.status != 200:  # the events call says what is wrong
-            self.lines.append("notifications: not tried, the events call failed")
-            yield nagiosplugin.Metric("notifications", Outcome("skipped"), context="notifications")
-            return
+    def round_trip(self):
         sio = self.make_client()
         try:
-            outcome = self.listen(sio)
+            return self.listen(sio)
         except _Failed as failed:
-            outcome = Outcome(*failed.args)
             self.lines.append("notifications: stopped at stage %s (%s)" % (self.stage, self.address or "no address"))
+            raise write.Failed(*failed.args) from None
         finally:
             self.close(sio)
-        yield nagiosplugin.Metric("notifications", outcome, context="notifications")
-        if outcome.kind == "notified":
+
+    def said(self, text):
+        return "notifications: " + text
+
+    def times(self):
+        if self.notified_at is not None:
             yield nagiosplugin.Metric("notification_time", plugin.perf_seconds(self.notified_at - self.changed_at),
                                       "s", min=0, context="notification_time")
 
@@ -171,8 +166,7 @@ class Notifications(nagiosplugin.Resource):
                 self.joined.wait(self.deadline.remaining())
         except DeadlineExceeded:
             raise _Failed("unreachable" if self.stage != "namespace" else "namespace",
-                          "socket.io: %s timed out after %.1fs" % (self.stage_words(), time.monotonic() - started)
-                          ) from None
+                          "%s timed out after %.1fs" % (self.stage_words(), time.monotonic() - started)) from None
         except socketio.exceptions.ConnectionError:
             raise _Failed(*self.connect_failure()) from None
         if self.namespace_error is not None or not self.joined.is_set():
@@ -181,14 +175,8 @@ class Notifications(nagiosplugin.Resource):
             self.namespace, self.base, self.address, time.monotonic() - started))
         self.stage = "change"
         self.changed_at = time.monotonic()
-        from check_pryv import write
-
-        try:
-            self.change.round_trip()  # the write path's one change to the check event, made on the first run
-        except TransportError as error:
-            raise _Failed("change", "notifications: changing the event: %s" % error) from None
-        except write.Failed as failed:
-            raise _Failed("change", "notifications: %s" % failed.args[1]) from None
+        value = "check_pryv notification %s" % os.urandom(4).hex()
+        _, kind = self.check_event(value, replace=True)  # the one change (the first run's: the event's creation)
         self.stage = "notification"
         try:
             waited = self.notified.wait(self.deadline.remaining())
@@ -197,13 +185,10 @@ class Notifications(nagiosplugin.Resource):
         if not waited:
             raise _Failed("silent", "no eventsChanged on namespace %s within %.1fs of the change" % (
                 self.namespace, time.monotonic() - self.changed_at))
-        self.lines.append("notifications: eventsChanged %.3fs after the change started" % (
-            self.notified_at - self.changed_at))
-        return Outcome("notified", "eventsChanged %s after the change" % plugin.shown_seconds(
-            self.notified_at - self.changed_at))
-
-    def details(self):
-        return self.lines[:2] + ["notifications' change, " + line for line in self.change.details()] + self.lines[2:]
+        elapsed = self.notified_at - self.changed_at
+        self.lines.append("notifications: eventsChanged %.3fs after the change started" % elapsed)
+        return write.Outcome("written" if kind == "written" else "first",
+                             "eventsChanged %s after the change" % plugin.shown_seconds(elapsed))
 
     def stage_words(self):
         return {"connect": "connecting", "TLS": "the TLS handshake", "upgrade": "the WebSocket upgrade",
@@ -217,12 +202,12 @@ class Notifications(nagiosplugin.Resource):
                             body if isinstance(body, bytes) else b"", 0.0, self.address, False)
             self.lines.append("notifications: the upgrade got %d: a front (proxy) that does not pass WebSocket "
                               "upgrades breaks every realtime app while REST calls work" % answer.status)
-            return "refused", "socket.io: WebSocket upgrade refused: %s" % answer.problem()
+            return "refused", "WebSocket upgrade refused: %s" % answer.problem()
         if self.failure is not None:
-            return "unreachable", "socket.io: %s failed: %s" % (self.stage_words(), one_line(self.failure, 120))
+            return "unreachable", "%s failed: %s" % (self.stage_words(), one_line(self.failure, 120))
         if self.namespace_error is not None:
-            return "namespace", "socket.io: namespace %s refused: %s" % (self.namespace, self.namespace_error)
-        return "namespace", "socket.io: namespace %s not joined within the deadline" % self.namespace
+            return "namespace", "namespace %s refused: %s" % (self.namespace, self.namespace_error)
+        return "namespace", "namespace %s not joined within the deadline" % self.namespace
 
     def open_socket(self):
         """The TCP connection (and TLS session) to the core's host, within the deadline."""
@@ -253,17 +238,12 @@ class Notifications(nagiosplugin.Resource):
             raise
 
 
-class NotificationsContext(nagiosplugin.Context):
-    """OK when eventsChanged came; CRITICAL otherwise (skipped: the events call's own result says why)."""
-
-    def __init__(self):
-        super().__init__("notifications")
-
-    def evaluate(self, metric, resource):
-        outcome = metric.value
-        state = nagiosplugin.Ok if outcome.kind in ("notified", "skipped") else nagiosplugin.Critical
-        return self.result_cls(state, outcome.text and secret.scrub(outcome.text), metric)
+def resource(client, target, username, token, args, events_read):
+    """The notifications part, as check_core runs its parts (check_core.PARTS): UNKNOWN without its client."""
+    require_client()
+    return Notifications(client, target, username, token, args.write_stream, events_read)
 
 
-def contexts():
-    return [NotificationsContext(), plugin.TimeContext(None, None, "notification_time", "notification time")]
+def contexts(args):
+    """The outcome, judged as the write path's is, and notification_time (perfdata)."""
+    return [write.WriteContext(METRIC), plugin.TimeContext(None, None, "notification_time", "notification time")]

@@ -110,13 +110,15 @@ class SkewContext(PlainScalarContext):
 
 
 class Summary(nagiosplugin.Summary):
-    """The first line tells what happened to the main probe; problems first, worst first."""
+    """The first line tells what happened to the main probe, then to each part that also ran (`parts`: the names of
+    their outcome metrics); problems first, worst first."""
 
-    def __init__(self, main_metric, details):
-        self.main_metric, self.details = main_metric, details
+    def __init__(self, main_metric, details, parts=()):
+        self.main_metric, self.details, self.parts = main_metric, details, parts
 
     def ok(self, results):
-        return printable(results[self.main_metric].hint)
+        hints = [results[name].hint for name in (self.main_metric, *self.parts) if name in results]
+        return printable("; ".join(hint for hint in hints if hint))
 
     def problem(self, results):
         hints = [r.hint for r in sorted(results, key=lambda r: r.state, reverse=True)

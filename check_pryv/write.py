@@ -25,6 +25,7 @@ import nagiosplugin
 
 from check_pryv import options, plugin
 from check_pryv.client import TransportError, one_line
+from check_pryv.deadline import DeadlineExceeded
 
 EVENT_TYPE = "note/txt"
 STREAM_NAME = "check_pryv write test"
@@ -44,7 +45,14 @@ class Outcome:
 
 
 class WritePath(nagiosplugin.Resource):
-    """Measures the write path: writes a fresh value to the one event of the stream, reads it back."""
+    """Measures the write path: writes a fresh value to the one event of the stream, reads it back.
+
+    The other parts that work on an event of the check stream (check_pryv.series, check_pryv.attachment) are
+    WritePaths too: their own `metric`, `label` (their -v lines' and messages' start), `event_type`, round_trip()
+    and times(); `step` names the step under way, which a failed call's message tells."""
+
+    metric, label, event_type = "write", "write path", EVENT_TYPE
+    step = None
 
     def __init__(self, client, target, username, token, stream, events_read):
         self.client, self.target, self.username, self.token = client, target, username, token
@@ -55,16 +63,26 @@ class WritePath(nagiosplugin.Resource):
     def probe(self):
         answer = self.events_read.outcome
         if isinstance(answer, TransportError) or answer.status != 200:  # the events call says what is wrong
-            self.lines.append("write path: not tried, the events call failed")
-            yield nagiosplugin.Metric("write", Outcome("skipped"), context="write")
+            self.lines.append("%s: not tried, the events call failed" % self.label)
+            yield nagiosplugin.Metric(self.metric, Outcome("skipped"), context=self.metric)
             return
         try:
+            self.client.deadline.remaining()  # a part before this one may have used all the time
             outcome = self.round_trip()
+        except DeadlineExceeded:
+            outcome = Outcome("late", "%s: not tried, no time left" % self.label)
         except TransportError as error:
-            outcome = Outcome("unreachable", "write path: %s" % error)
+            outcome = Outcome("unreachable", "%s: %s%s" % (self.label, self.step + ": " if self.step else "", error))
         except Failed as error:
-            outcome = Outcome(*error.args)
-        yield nagiosplugin.Metric("write", outcome, context="write")
+            outcome = Outcome(error.args[0], self.said(error.args[1]))
+        yield nagiosplugin.Metric(self.metric, outcome, context=self.metric)
+        yield from self.times()
+
+    def said(self, text):
+        """A failure's words on the status line (the other parts say theirs after their label)."""
+        return text
+
+    def times(self):
         if self.write_time:
             yield nagiosplugin.Metric("write_time", plugin.perf_seconds(self.write_time), "s", min=0,
                                       context="write_time")
@@ -74,20 +92,7 @@ class WritePath(nagiosplugin.Resource):
 
     def round_trip(self):
         value = "check_pryv %s %s" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.urandom(4).hex())
-        event, stream_exists = self.find()
-        if event is None:
-            if not stream_exists:
-                self.write("POST", "streams", {"id": self.stream, "name": STREAM_NAME}, "creating the stream",
-                           also_fine="item-already-exists")  # made by a run in between
-            created = self.write("POST", "events", {"streamIds": [self.stream], "type": EVENT_TYPE,
-                                                    "content": value}, "creating the event")
-            event_id = self.event_of(created, "creating the event")["id"]
-            kind = "recreated" if stream_exists else "first"
-        else:
-            event_id, trashed = event["id"], event.get("trashed") is True
-            update = {"content": value, "trashed": False} if trashed else {"content": value}
-            self.write("PUT", "events/" + quote(event_id, safe=""), update, "updating the event")
-            kind = "restored" if trashed else "written"
+        event_id, kind = self.check_event(value, replace=True)
         self.read_back(event_id, value)
         return Outcome(kind, {
             "written": "event written and read back",
@@ -96,17 +101,47 @@ class WritePath(nagiosplugin.Resource):
             "restored": "the event of stream %s was trashed by someone: restored" % self.stream,
         }[kind])
 
-    def call(self, method, path, body=None):
-        answer = self.client.request(method, self.target.core_url(self.username, path),
-                                     headers={"Authorization": self.token}, json_body=body)
-        self.lines.append("write path: %s /%s -> %d in %.3fs" % (method, path.split("?")[0], answer.status,
-                                                                  answer.elapsed))
+    def check_event(self, content=None, replace=False):
+        """The id of the stream's event of `event_type`, and what was done: `first` (created with the stream),
+        `recreated` (created in the stream), `restored` (out of the trash) or `written`. A new event gets `content`
+        (when not None); `replace` puts it in the event found too."""
+        event, stream_exists = self.find()
+        if event is None:
+            if not stream_exists:
+                self.write("POST", "streams", {"id": self.stream, "name": STREAM_NAME}, "creating the stream",
+                           also_fine="item-already-exists")  # made by a run in between
+            body = {"streamIds": [self.stream], "type": self.event_type}
+            if content is not None:
+                body["content"] = content
+            created = self.write("POST", "events", body, "creating the event")
+            return self.event_of(created, "creating the event")["id"], "recreated" if stream_exists else "first"
+        event_id, trashed = event["id"], event.get("trashed") is True
+        update = {"content": content} if replace else {}
+        if trashed:
+            update["trashed"] = False
+        if update:
+            self.write("PUT", "events/" + quote(event_id, safe=""), update, "updating the event")
+        return event_id, "restored" if trashed else "written"
+
+    def call(self, method, path, body=None, files=None, auth=True):
+        """One call to the user's core: `files` a multipart upload, `auth` False sends no access token (the path
+        carries its own, which the -v line leaves out with the rest of the query)."""
+        try:
+            answer = self.client.request(method, self.target.core_url(self.username, path), json_body=body,
+                                         files=files, headers={"Authorization": self.token} if auth else None)
+        except TransportError as error:
+            self.lines.append("%s: %s /%s -> failed at stage %s after %.3fs" % (
+                self.label, method, path.split("?")[0], error.stage, error.elapsed))
+            raise
+        self.lines.append("%s: %s /%s -> %d in %.3fs" % (self.label, method, path.split("?")[0], answer.status,
+                                                          answer.elapsed))
         return answer
 
     def find(self):
         """(the stream's event or None, whether the stream exists)."""
         streams = quote(json.dumps([self.stream], separators=(",", ":")), safe="")
-        answer = self.call("GET", "events?streams=%s&state=all&limit=1" % streams)
+        answer = self.call("GET", "events?streams=%s&types=%s&state=all&limit=1" % (
+            streams, quote(self.event_type, safe="")))
         if answer.status == 400 and (answer.pryv_error or ("",))[0] == MISSING_STREAM:
             return None, False
         body = answer.json
@@ -151,24 +186,20 @@ class WriteContext(nagiosplugin.Context):
 
     STATES = {"written": nagiosplugin.Ok, "first": nagiosplugin.Ok, "skipped": nagiosplugin.Ok}
 
-    def __init__(self):
-        super().__init__("write")
+    def __init__(self, name="write"):
+        super().__init__(name)
 
     def evaluate(self, metric, resource):
         outcome = metric.value
         return self.result_cls(self.STATES.get(outcome.kind, nagiosplugin.Critical), outcome.text, metric)
 
 
-class Summary(plugin.Summary):
-    """The events call's words, then those of each part (`parts`: the metrics that word them)."""
+METRIC = "write"
 
-    def __init__(self, main_metric, details, parts=("write",)):
-        super().__init__(main_metric, details)
-        self.parts = parts
 
-    def ok(self, results):
-        hints = [results[name].hint for name in (self.main_metric, *self.parts) if name in results]
-        return plugin.printable("; ".join(hint for hint in hints if hint))
+def resource(client, target, username, token, args, events_read):
+    """The write path, as check_core runs its parts (check_core.PARTS)."""
+    return WritePath(client, target, username, token, args.write_stream, events_read)
 
 
 def contexts(args):

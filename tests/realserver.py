@@ -220,7 +220,7 @@ class RealServer:
 
     def __init__(self, base):
         self.base = base
-        self.https_port, self.http_port, pg_port, self.no_upgrade_port = free_ports(4)
+        self.https_port, self.http_port, self.hfs_port, pg_port, self.no_upgrade_port = free_ports(5)
         self.public_url = "https://%s:%d/" % (HOST, self.https_port)
         self.http_url = "http://%s:%d/" % (HOST, self.http_port)
         self.admin_key = secrets.token_hex(16)
@@ -253,8 +253,9 @@ class RealServer:
         event_types = BUILD / "open-pryv.io" / "test" / "event-types-flat.json"
         return {
             "dnsLess": {"isActive": True, "publicUrl": self.public_url},
-            "http": {"ip": HOST, "port": self.http_port},
-            "cluster": {"apiWorkers": 1, "hfsWorkers": 0, "previewsWorker": False},
+            # the HFS worker listens on hfsPort; the API worker proxies /USER/events/ID/series to it (hfsIngress.ts)
+            "http": {"ip": HOST, "port": self.http_port, "hfsPort": self.hfs_port},
+            "cluster": {"apiWorkers": 1, "hfsWorkers": 1, "previewsWorker": False},
             "storages": {
                 "base": {"engine": "postgresql"}, "platform": {"engine": "postgresql"},
                 "series": {"engine": "postgresql"}, "audit": {"engine": "sqlite"},

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from check_pryv import start
+from check_pryv import check_core, start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -165,12 +165,36 @@ def test_http_check_skips_the_certificate_reader(module):
     assert "check_pryv.certificate" not in modules
 
 
-def test_core_check_skips_the_write_path():
-    """check_pryv.write is loaded only when --write asks for the write path."""
+# What only a platform part of check_pryv_core loads (check_core.PARTS: --write, --series...), and socket.io's client
+# with its transports, which only --notifications may load.
+PART_MODULES = [module for _, module in check_core.PARTS]
+PART_ONLY = PART_MODULES + ["socketio", "engineio", "websocket"]
+# The parts built on another's module: the series and the attachment paths are write paths on events of their own.
+BUILT_ON = {"check_pryv.series": ["check_pryv.write"], "check_pryv.attachment": ["check_pryv.write"],
+            "check_pryv.notifications": ["check_pryv.write", "socketio", "engineio", "websocket"]}
+
+
+def part_offenders(modules, allowed=()):
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in PART_ONLY if f not in allowed))
+
+
+def test_core_check_skips_the_platform_parts():
+    """A default core check loads no platform part, nor socket.io, engine.io or websocket."""
     modules, done = loaded("check_pryv.check_core", "run",
                            *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_core"]])
     assert done.stdout.startswith("PRYV_CORE"), done.stdout + done.stderr
-    assert "check_pryv.write" not in modules
+    assert "check_pryv.write" in PART_MODULES
+    assert part_offenders(modules) == []
+
+
+@pytest.mark.parametrize("option, module", check_core.PARTS)
+def test_core_check_loads_a_platform_part_only_for_its_option(option, module):
+    """--write loads check_pryv.write and no other part; --series check_pryv.series alone; and so on."""
+    modules, done = loaded("check_pryv.check_core", "run", "--" + option,
+                           *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_core"]])
+    assert done.stdout.startswith("PRYV_CORE CRITICAL"), done.stdout + done.stderr
+    assert module in modules
+    assert part_offenders(modules, allowed=[module] + BUILT_ON.get(module, [])) == []
 
 
 def test_core_check_loads_socketio_with_notifications_only():

@@ -53,7 +53,7 @@ def test_upgrade_refused_by_the_front_is_critical_while_rest_is_ok(sandbox, mode
     assert plain.returncode == 0, plain.stdout
     result = notifications(sandbox, mode=mode)
     assert result.returncode == 2, result.stdout
-    assert re.fullmatch(EVENTS % "CRITICAL" + r"socket\.io: WebSocket upgrade refused: 400 HTML page "
+    assert re.fullmatch(EVENTS % "CRITICAL" + r"notifications: WebSocket upgrade refused: 400 HTML page "
                         r"'400 Bad Request' \| clock_skew=-?\d+\.?\d*s time=\d+\.?\d*s;;;0;10", first_line(result)), \
         result.stdout
 
@@ -65,7 +65,7 @@ def test_namespace_refused_is_critical_with_the_servers_message(sandbox, mode):
     assert result.returncode == 2, result.stdout
     namespace = "/healthmetrics01" if mode is dns_mode_args else "/healthmetrics01/healthmetrics01"
     assert first_line(result).startswith("PRYV_CORE CRITICAL - events answered 200 in ")
-    assert "; socket.io: namespace %s refused: Cannot find access from token. | " % namespace in first_line(result)
+    assert "; notifications: namespace %s refused: Cannot find access from token. | " % namespace in first_line(result)
 
 
 @MODES
@@ -75,7 +75,7 @@ def test_no_notification_is_critical_within_the_deadline(sandbox, mode):
     result = notifications(sandbox, "-t", "3", mode=mode)
     assert time.monotonic() - started < 3.5
     assert result.returncode == 2, result.stdout
-    assert re.fullmatch(EVENTS % "CRITICAL" + r"no eventsChanged on namespace /\S+ within \d\.\ds of the change "
+    assert re.fullmatch(EVENTS % "CRITICAL" + r"notifications: no eventsChanged on namespace /\S+ within \d\.\ds of the change "
                         r"\| clock_skew=-?\d+\.?\d*s time=\d+\.?\d*s;;;0;3", first_line(result)), result.stdout
 
 

@@ -68,7 +68,7 @@ def test_front_refusing_websocket_upgrades_is_critical_while_rest_is_ok(real_ser
     assert plain.returncode == 0, plain.stdout
     result = notifications(args, "healthnotif01", token, "-vvv")
     assert result.returncode == 2, result.stdout
-    assert re.match(EVENTS % "CRITICAL" + r"socket\.io: WebSocket upgrade refused: 400 HTML page '400 Bad Request'$",
+    assert re.match(EVENTS % "CRITICAL" + r"notifications: WebSocket upgrade refused: 400 HTML page '400 Bad Request'$",
                     first_line(result)), result.stdout
     assert "notifications: the upgrade got 400: a front (proxy) that does not pass WebSocket upgrades" in result.stdout
     assert token.read_text().strip() not in result.stdout + result.stderr
@@ -103,7 +103,7 @@ def test_first_namespace_form_wins_within_a_worker(real_server, accounts):
     assert first.returncode == 0, first.stdout
     other = notifications(real_server.dnsless_args(), "healthnsbug01", token, "-t", "3")
     assert other.returncode == 2, other.stdout
-    assert re.match(EVENTS % "CRITICAL" + r"no eventsChanged on namespace /healthnsbug01/healthnsbug01 within "
+    assert re.match(EVENTS % "CRITICAL" + r"notifications: no eventsChanged on namespace /healthnsbug01/healthnsbug01 within "
                     r"\d\.\ds of the change \| ", first_line(other)), other.stdout
     again = notifications(real_server.dns_mode_args(), "healthnsbug01", token)
     assert again.returncode == 0, again.stdout
