@@ -103,7 +103,7 @@ def test_first_namespace_form_wins_within_a_worker(real_server, accounts):
     assert first.returncode == 0, first.stdout
     other = notifications(real_server.dnsless_args(), "healthnsbug01", token, "-t", "3")
     assert other.returncode == 2, other.stdout
-    assert re.match(EVENTS % "CRITICAL" + r"notifications: no eventsChanged on namespace /healthnsbug01/healthnsbug01 within "
-                    r"\d\.\ds of the change \| ", first_line(other)), other.stdout
+    assert re.match(EVENTS % "CRITICAL" + r"notifications: no eventsChanged on namespace "
+                    r"/healthnsbug01/healthnsbug01 within \d\.\ds of the change \| ", first_line(other)), other.stdout
     again = notifications(real_server.dns_mode_args(), "healthnsbug01", token)
     assert again.returncode == 0, again.stdout
