@@ -118,3 +118,12 @@ def test_without_python_socketio_it_is_unknown_with_the_install_command(sandbox,
     assert first_line(result) == (
         "PRYV_CORE UNKNOWN - --notifications needs python-socketio with its client: pip install "
         "'check_pryv[notifications]' (Debian: apt install python3-socketio) (see --help)")
+
+
+def test_change_refused_is_critical_with_the_platforms_error(sandbox):
+    assert notifications(sandbox).returncode == 0  # the event exists from here on
+    sandbox.set_faults(storage="read-only")
+    result = notifications(sandbox)
+    assert result.returncode == 2, result.stdout
+    assert "; notifications: updating the event refused: 500 unexpected-error: Error from data store \"local\": " \
+           "Unexpected error: cannot execute UPDATE in a read-only transaction | " in first_line(result), result.stdout

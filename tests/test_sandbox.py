@@ -389,7 +389,8 @@ def test_fault_delay_spares_the_control_endpoint(sb):
 def test_control_endpoint(sb):
     assert call(sb, "GET", "/_sandbox/faults").json() == {
         "delay": 0.0, "skew": 0.0, "core": "ok", "token": "ok", "account": "ok", "register": "ok", "dns": "ok",
-        "hostings": "ok", "service-info": "ok", "storage": "ok", "core-down": "none", "api-version": "1.9.3-open"}
+        "hostings": "ok", "service-info": "ok", "storage": "ok", "core-down": "none", "notifications": "ok",
+        "api-version": "1.9.3-open"}
     response = call(sb, "POST", "/_sandbox/faults", json={"core": "down", "delay": "0.05"})
     assert response.status_code == 200 and response.json()["core"] == "down" and response.json()["delay"] == 0.05
     assert sb.faults["core"] == "down"
