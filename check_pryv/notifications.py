@@ -196,13 +196,18 @@ class Notifications(write.WritePath):
 
     def connect_failure(self):
         """(kind, text) of a connection that did not get to the namespace, from what each stage kept."""
-        if self.refusal is not None:  # the front's or the server's answer, worded as any other answer
-            body = getattr(self.refusal, "resp_body", None)  # websocket-client 1.2.3 (Debian 12's) keeps none
-            answer = Answer(self.base + "socket.io/", self.refusal.status_code, "", self.refusal.resp_headers or {},
-                            body if isinstance(body, bytes) else b"", 0.0, self.address, False)
+        if self.refusal is not None:
+            # "Handshake status 400 Bad Request" (newer: then " -+-+- HEADERS -+-+- BODY"): websocket-client keeps the
+            # reason phrase only in its message
+            status = one_line(str(self.refusal).split(" -+-+- ")[0].replace("Handshake status ", "", 1), 60)
+            body = getattr(self.refusal, "resp_body", None)  # websocket-client 1.2.3 (Debian 12's) reads none
+            if isinstance(body, bytes) and body.strip():  # the front's page, or engine.io's JSON, worded as always
+                answer = Answer(self.base + "socket.io/", self.refusal.status_code, "", {}, body, 0.0, self.address,
+                                False)
+                self.lines.append("notifications: the upgrade's answer: %s" % answer.body_excerpt())
             self.lines.append("notifications: the upgrade got %d: a front (proxy) that does not pass WebSocket "
-                              "upgrades breaks every realtime app while REST calls work" % answer.status)
-            return "refused", "WebSocket upgrade refused: %s" % answer.problem()
+                              "upgrades breaks every realtime app while REST calls work" % self.refusal.status_code)
+            return "refused", "WebSocket upgrade refused: %s" % status
         if self.failure is not None:
             return "unreachable", "%s failed: %s" % (self.stage_words(), one_line(self.failure, 120))
         if self.namespace_error is not None:
