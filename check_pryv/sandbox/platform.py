@@ -186,7 +186,7 @@ class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
         if request.path.startswith("/_sandbox/"):
             return self._control(request)
         if is_socketio(request.path):  # on every host, before the routes, as engine.io takes it
-            return self.socketio_reply(request)
+            return self.socketio_reply(request.query.get("transport"))
         if request.host == f"reg.{self.domain}":
             return self._register(request, request.path, dns_mode=True)
         label, _, parent = request.host.partition(".")

@@ -91,10 +91,12 @@ class Realtime:
         self._listeners = {}  # user -> [(connection, namespace)]
 
     @staticmethod
-    def socketio_reply(request=None):
-        """What a /socket.io/ request without an upgrade gets: engine.io's refusal of polling (the API's workers
-        take WebSocket only)."""
-        return Reply(400, b'{"code":0,"message":"Transport unknown"}', {"Content-Type": "application/json"})
+    def socketio_reply(transport):
+        """What a /socket.io/ request without an upgrade gets (engine.io's errors, `cors: {credentials: true}`):
+        polling refused (the API's workers take WebSocket only), a websocket transport without an upgrade bad."""
+        body = b'{"code":3,"message":"Bad request"}' if transport == "websocket" else \
+            b'{"code":0,"message":"Transport unknown"}'
+        return Reply(400, body, {"Content-Type": "application/json", "Access-Control-Allow-Credentials": "true"})
 
     def serve_websocket(self, handler):
         """Runs one client's connection in its handler's thread until the client or the sandbox ends it."""
@@ -103,7 +105,7 @@ class Realtime:
         if self.faults["notifications"] == "upgrade-refused":
             return handler._send(Reply(400, NGINX_400, {"Content-Type": "text/html", "Server": "nginx"}))
         if query.get("EIO") != "4" or query.get("transport") != "websocket" or not key:
-            return handler._send(self.socketio_reply(None))
+            return handler._send(self.socketio_reply("polling"))
         accept = base64.b64encode(hashlib.sha1(key.encode() + WEBSOCKET_GUID).digest()).decode()
         handler.send_response(101, "Switching Protocols")
         for name, value in (("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)):
@@ -145,10 +147,16 @@ class Realtime:
                 connection.send(self._join(connection, namespace, token))
 
     def _join(self, connection, namespace, token):
-        """The answer to a namespace CONNECT: 40 with a sid, or 44 with the server's message (index.ts)."""
-        def refused(message):
-            return "44%s,%s" % (namespace, json.dumps({"message": message}))
+        """The answer to a namespace CONNECT: 40 with a sid, or 44 with the server's message (index.ts): an error of
+        the API (unknown user, token) carries its `data` (null), the middleware's own errors none."""
+        def refused(message, api_error=False):
+            return "44%s,%s" % (namespace, json.dumps(dict({"message": message}, **({"data": None} if api_error
+                                                                                      else {}))))
 
+        joined = "40%s" % ("" if namespace == "/" else namespace + ",") + json.dumps(
+            {"sid": base64.urlsafe_b64encode(os.urandom(15)).decode()})
+        if namespace == "/":  # socket.io's main namespace: no user's, no check, never notified
+            return joined
         username = username_of(namespace)
         if username is None:
             return refused('Invalid resource "%s".' % namespace)
@@ -157,15 +165,15 @@ class Realtime:
         with self._lock:
             user = self._user(username)
             if user is None:
-                return refused('Unknown user "%s"' % username)
+                return refused('Unknown user "%s"' % username, api_error=True)
             access = next((a for a in user["accesses"] if a["token"] == token), None)
             fault = self._faults["notifications"] == "namespace-refused" or (
                 token == self.token and self._faults["token"] == "rejected")
             if access is None or fault:
-                return refused("Cannot find access from token.")
+                return refused("Cannot find access from token.", api_error=True)
             self._namespaces.setdefault(username, namespace)
             self._listeners.setdefault(username, []).append((connection, namespace))
-        return "40%s,%s" % (namespace, json.dumps({"sid": base64.urlsafe_b64encode(os.urandom(15)).decode()}))
+        return joined
 
     def notify(self, username, message):
         """`message` (eventsChanged, streamsChanged) to the user's namespace, in the form its first client used."""
