@@ -110,3 +110,19 @@ def test_first_namespace_form_wins_within_a_worker(real_server, accounts):
                     r"/healthnsbug01/healthnsbug01 within \d\.\ds of the change \| ", first_line(other)), other.stdout
     again = notifications(real_server.dns_mode_args(), "healthnsbug01", token)
     assert again.returncode == 0, again.stdout
+
+
+def test_every_part_together_shares_the_deadline_and_keeps_the_stream_small(real_server, accounts):
+    """--write --series --attachment --notifications in one run, 20 runs: each OK with each part's words, and the
+    check stream keeps one event of each kind."""
+    token = accounts["healthnotif01"]
+    for run in range(20):
+        result = notifications(real_server.dnsless_args(), "healthnotif01", token, "--write", "--series",
+                               "--attachment")
+        assert result.returncode == 0, (run, result.stdout)
+        assert "; eventsChanged " in first_line(result) and "notification_time=" in first_line(result)
+    answer = real_server.request("GET", 'healthnotif01/events?streams=["check-pryv"]&state=all&limit=100',
+                                 headers={"Authorization": token.read_text().strip()})
+    events = answer.json()["events"]
+    assert sorted(event["type"] for event in events) == ["note/txt", "series:mass/kg"]
+    assert all(len(event.get("attachments", [])) <= 2 for event in events)
