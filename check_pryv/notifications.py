@@ -79,13 +79,15 @@ class _PinnedWebSocket:
         kwargs["timeout"] = self.check.deadline.remaining()
         self.check.stage = "upgrade"
         try:
-            return websocket.create_connection(url, socket=sock, **kwargs)
+            connection = websocket.create_connection(url, socket=sock, **kwargs)
         except websocket.WebSocketBadStatusException as error:
             self.check.refusal = error
             raise
         except (OSError, websocket.WebSocketException) as error:
             self.check.failure = error
             raise
+        self.check.stage = "open"  # engineio reads the open packet next
+        return connection
 
 
 class Notifications(write.WritePath):
@@ -134,12 +136,13 @@ class Notifications(write.WritePath):
         sio.on("connect_error", self.on_connect_error, namespace=self.namespace)
         return sio
 
-    @staticmethod
-    def close(sio):
-        """Leave politely when there is time; the process ends right after the result anyway."""
+    def close(self, sio):
+        """Leave politely when there is time left (the process ends right after the result anyway): the engine's
+        close, without waiting for its threads (python-socketio 5.18's disconnect() would)."""
         try:
-            sio.disconnect()
-        except (OSError, DeadlineExceeded, socketio.exceptions.SocketIOError):
+            with self.deadline.alarm():
+                sio.eio.disconnect(abort=True)
+        except (OSError, DeadlineExceeded, engineio.exceptions.EngineIOError):
             pass
 
     def on_events_changed(self, *_):
@@ -167,10 +170,12 @@ class Notifications(write.WritePath):
         except DeadlineExceeded:
             raise _Failed("unreachable" if self.stage != "namespace" else "namespace",
                           "%s timed out after %.1fs" % (self.stage_words(), time.monotonic() - started)) from None
-        except socketio.exceptions.ConnectionError:
-            raise _Failed(*self.connect_failure()) from None
-        if self.namespace_error is not None or not self.joined.is_set():
-            raise _Failed(*self.connect_failure())
+        except socketio.exceptions.ConnectionError as error:  # with wait=False, the engine's failures only
+            raise _Failed(*self.engine_failure(error, started)) from None
+        if self.namespace_error is not None:
+            raise _Failed("namespace", "namespace %s refused: %s" % (self.namespace, self.namespace_error))
+        if not self.joined.is_set():  # the wait ran to the deadline just before the alarm
+            raise _Failed("namespace", "%s timed out after %.1fs" % (self.stage_words(), time.monotonic() - started))
         self.lines.append("notifications: joined namespace %s at %s (%s) in %.3fs" % (
             self.namespace, self.base, self.address, time.monotonic() - started))
         self.stage = "change"
@@ -192,10 +197,12 @@ class Notifications(write.WritePath):
 
     def stage_words(self):
         return {"connect": "connecting", "TLS": "the TLS handshake", "upgrade": "the WebSocket upgrade",
+                "open": "the Engine.IO open packet",
                 "namespace": "joining namespace %s" % self.namespace}.get(self.stage, self.stage)
 
-    def connect_failure(self):
-        """(kind, text) of a connection that did not get to the namespace, from what each stage kept."""
+    def engine_failure(self, error, started):
+        """(kind, text) of a connection that did not get to its namespace, from what each stage kept: the upgrade's
+        refusal, a socket's error, or engineio's own words on the open packet."""
         if self.refusal is not None:
             # "Handshake status 400 Bad Request" (newer: then " -+-+- HEADERS -+-+- BODY"): websocket-client keeps the
             # reason phrase only in its message
@@ -210,9 +217,9 @@ class Notifications(write.WritePath):
             return "refused", "WebSocket upgrade refused: %s" % status
         if self.failure is not None:
             return "unreachable", "%s failed: %s" % (self.stage_words(), one_line(self.failure, 120))
-        if self.namespace_error is not None:
-            return "namespace", "namespace %s refused: %s" % (self.namespace, self.namespace_error)
-        return "namespace", "namespace %s not joined within the deadline" % self.namespace
+        if time.monotonic() >= self.deadline.expires:  # engineio turns the deadline's alarm into its own error
+            return "unreachable", "%s timed out after %.1fs" % (self.stage_words(), time.monotonic() - started)
+        return "unreachable", "%s failed: %s" % (self.stage_words(), one_line(error, 120))
 
     def open_socket(self):
         """The TCP connection (and TLS session) to the core's host, within the deadline."""

@@ -127,3 +127,48 @@ def test_change_refused_is_critical_with_the_platforms_error(sandbox):
     assert result.returncode == 2, result.stdout
     assert "; notifications: updating the event refused: 500 unexpected-error: Error from data store \"local\": " \
            "Unexpected error: cannot execute UPDATE in a read-only transaction | " in first_line(result), result.stdout
+
+
+def websocket_server(after_upgrade):
+    """A faultservers behaviour: the events call answered as a healthy core, a WebSocket upgrade answered
+    `after_upgrade` ("nothing": no answer at all; "101": accepted, then silence; "open": accepted and the Engine.IO
+    open packet, then silence)."""
+    import base64
+    import hashlib
+
+    from faultservers import pryv_ok
+
+    def behaviour(conn):
+        head = conn.read_request()
+        key = re.search(rb"(?im)^sec-websocket-key:\s*(\S+)", head)
+        if not key:
+            conn.send(pryv_ok(head))
+            return
+        if after_upgrade != "nothing":
+            accept = base64.b64encode(hashlib.sha1(key.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+            conn.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        if after_upgrade == "open":
+            packet = b'0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
+            conn.send(bytes([0x81, len(packet)]) + packet)
+        conn.hold()
+    return behaviour
+
+
+@pytest.mark.parametrize("after_upgrade, stage", [
+    ("nothing", "the WebSocket upgrade"), ("101", "the Engine.IO open packet"),
+    ("open", "joining namespace /healthmetrics01/healthmetrics01")])
+def test_a_silent_socketio_stage_ends_within_the_deadline(after_upgrade, stage, tmp_path):
+    from faultservers import HTTPFault
+
+    token = tmp_path / "token"
+    token.write_text("a-token-of-25-characters1\n")
+    with HTTPFault(websocket_server(after_upgrade)) as server:
+        started = time.monotonic()
+        result = run_plugin("check_pryv_core", "--hostname", "127.0.0.1", "--port", str(server.port), "--scheme",
+                            "http", "--token-file", str(token), "--notifications", "-t", "3", "-vvv")
+    assert time.monotonic() - started < 3.5
+    assert result.returncode == 2, result.stdout
+    assert re.match(r"PRYV_CORE CRITICAL - events answered 200 in \d\.\d{3}s \(API 1\.9\.3-open\); notifications: "
+                    r"%s timed out after \d\.\ds$" % re.escape(stage), first_line(result)), result.stdout
+    assert "a-token-of-25-characters1" not in result.stdout + result.stderr
