@@ -20,8 +20,8 @@ acknowledged and never notified. The check joins the official client's form only
 that use that form get nothing; run it in one mode per health account.
 
 The client is python-socketio (`pip install 'check_pryv[notifications]'`; Debian: python3-socketio), loaded only
-with --notifications. The token travels in the connection URL: the library's logs are silenced and every text that
-leaves this module is scrubbed.
+with --notifications. The token travels in the connection URL, as the official client sends it: the libraries' logs
+(which print the URL) are silenced, and the -v line shows the URL with `auth=***`.
 """
 import logging
 import os
