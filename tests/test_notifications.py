@@ -96,6 +96,9 @@ def test_first_namespace_form_wins(sandbox):
     other = notifications(sandbox, "-t", "3")
     assert other.returncode == 2, other.stdout
     assert "no eventsChanged on namespace /healthmetrics01/healthmetrics01 within " in first_line(other)
+    verbose = notifications(sandbox, "-t", "3", "-v")
+    assert "notifications: joined and never notified; if another client joined this user's namespace as " \
+           "/healthmetrics01 first on this API worker, the platform notifies only that form" in verbose.stdout
     assert notifications(sandbox, mode=dns_mode_args).returncode == 0
 
 
