@@ -51,7 +51,7 @@ class AttachmentPath(write.WritePath):
         answer = self.timed("POST", path, files={"file": (FILE_NAME, data, "text/plain")})
         if answer.status != 200:
             raise write.Failed("refused", "upload refused: %s" % answer.problem())
-        attachments = write.WritePath.event_of(answer, "upload").get("attachments")
+        attachments = self.event_of(answer, "upload").get("attachments")
         attachments = attachments if isinstance(attachments, list) else []
         mine = [a for a in attachments if isinstance(a, dict) and a.get("integrity") == integrity
                 and a.get("size") == len(data) and isinstance(a.get("id"), str) and isinstance(a.get("readToken"), str)]

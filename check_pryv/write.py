@@ -27,6 +27,7 @@ from check_pryv import options, plugin
 from check_pryv.client import TransportError, one_line
 from check_pryv.deadline import DeadlineExceeded
 
+METRIC = "write"  # its outcome's metric, as check_core's parts name it (check_core.PARTS)
 EVENT_TYPE = "note/txt"
 STREAM_NAME = "check_pryv write test"
 MISSING_STREAM = "unknown-referenced-resource"  # GET /events naming a stream that does not exist
@@ -51,7 +52,7 @@ class WritePath(nagiosplugin.Resource):
     WritePaths too: their own `metric`, `label` (their -v lines' and messages' start), `event_type`, round_trip()
     and times(); `step` names the step under way, which a failed call's message tells."""
 
-    metric, label, event_type = "write", "write path", EVENT_TYPE
+    metric, label, event_type = METRIC, "write path", EVENT_TYPE
     step = None
 
     def __init__(self, client, target, username, token, stream, events_read):
@@ -192,9 +193,6 @@ class WriteContext(nagiosplugin.Context):
     def evaluate(self, metric, resource):
         outcome = metric.value
         return self.result_cls(self.STATES.get(outcome.kind, nagiosplugin.Critical), outcome.text, metric)
-
-
-METRIC = "write"
 
 
 def resource(client, target, username, token, args, events_read):

@@ -22,6 +22,12 @@ It yields a ``RealServer`` whose interface other tests rely on (keep it stable):
 - ``sign_in(username, password, app_id="pryv-metrics")``: ``POST /USERNAME/auth/login`` with the trusted Origin;
   returns the personal (session) token,
 - ``stop_backend()`` / ``start_backend()``: stop or restart the server alone, nginx staying up (tests of a 502),
+- ``hfs_stopped()``: a context manager during which the HFS worker (the server runs one, ``cluster.hfsWorkers: 1``,
+  on ``hfs_port``; the API worker proxies ``/USER/events/ID/series`` to it) is stopped with SIGSTOP, as a hung
+  worker is: the series calls get no answer; SIGCONT after,
+- ``attachments_replaced_by_file(username)``: a context manager during which the user's attachments directory
+  (``<storages.engines.sqlite.path>/<shard>/<user id>/attachments``) is a file, as when the file storage is gone:
+  uploads answer ``500 unexpected-error`` (``ENOTDIR``); the directory is back after,
 - ``dnsless_args(port=None)``: the plugins' connection options for the HTTPS front (``--hostname --port --ca-cert``),
   or for the front on ``port``,
 - ``no_upgrade_port``: a second front on the same nginx that answers every WebSocket upgrade with 400 and passes
@@ -50,6 +56,7 @@ import pathlib
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -290,6 +297,49 @@ class RealServer:
 
     def start_backend(self):
         self.core.start()
+
+    def hfs_worker_pid(self):
+        """The pid of the server's HFS worker: the master's child that master.js forked with PRYV_WORKER_TYPE=hfs."""
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                ppid = int(pathlib.Path(stat).read_text().rsplit(")", 1)[1].split()[1])
+                environ = (pathlib.Path(stat).parent / "environ").read_bytes().split(b"\0")
+            except (OSError, ValueError, IndexError):  # gone meanwhile
+                continue
+            if ppid == self.core.proc.pid and b"PRYV_WORKER_TYPE=hfs" in environ:
+                return int(pathlib.Path(stat).parent.name)
+        raise StartError("no HFS worker among the server's processes:\n" + self.core.log_tail())
+
+    @contextlib.contextmanager
+    def hfs_stopped(self):
+        pid = self.hfs_worker_pid()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield pid
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+    def user_id(self, username):
+        """The user's id (the name of its directory), from the server's PostgreSQL."""
+        done = subprocess.run([postgres_bin("psql"), "-tA", "-h", HOST, "-p", str(self.postgres.port), "-U", "pryv",
+                               "-d", "pryv", "-c", "SELECT user_id FROM users_index WHERE username = '%s'" % username],
+                              check=True, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        return done.stdout.strip()
+
+    @contextlib.contextmanager
+    def attachments_replaced_by_file(self, username):
+        user_id = self.user_id(username)
+        # the server's user directories: <sqlite path>/<last, second last, third last character of the id>/<id>
+        directory = self.base / "core" / "users" / user_id[-1] / user_id[-2] / user_id[-3] / user_id / "attachments"
+        moved = directory.with_name("attachments.moved")
+        directory.mkdir(exist_ok=True)
+        directory.rename(moved)
+        directory.write_text("not a directory\n")
+        try:
+            yield directory
+        finally:
+            directory.unlink()
+            moved.rename(directory)
 
     def log_tail(self):
         return "".join("--- %s\n%s" % (name, part.log_tail()) for name, part in

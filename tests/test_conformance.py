@@ -14,6 +14,7 @@ import json
 import pathlib
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 
 import dns.message
@@ -79,6 +80,7 @@ class Case:
     headers: dict = field(default_factory=dict)
     body: object = None
     host: str = None  # DNS mode: the Host header (reg.{domain} or {user}.{domain}); None: DNS-less
+    files: dict = None  # a multipart body instead: {part name: (file name, bytes, media type)}
 
     def __str__(self):
         return "%s %s%s" % (self.method, self.path, " (Host %s)" % self.host if self.host else "")
@@ -161,6 +163,28 @@ CASES = [
     Case("batch-not-an-array", "POST", "{user}/", HEALTH, {"method": "events.get", "params": {}}),
     Case("batch-unknown-method", "POST", "{user}/", HEALTH, [{"method": "no.such.method", "params": {}}]),
     Case("unknown-route", "GET", "{user}/no-such-route", HEALTH),
+    # the HFS worker's series (check_pryv_core --series), through the API worker's proxy
+    Case("series-store", "POST", "{user}/events/{series_event}/series", HEALTH,
+         {"format": "flatJSON", "fields": ["deltaTime", "value"], "points": [[0, 12.5]]}),
+    Case("series-query", "GET", "{user}/events/{series_event}/series", HEALTH),
+    Case("series-query-not-a-series", "GET", "{user}/events/{note_event}/series", HEALTH),
+    Case("series-store-bad-format", "POST", "{user}/events/{series_event}/series", HEALTH, {"format": "csv"}),
+    Case("series-store-trashed", "POST", "{user}/events/{trashed_series_event}/series", HEALTH,
+         {"format": "flatJSON", "fields": ["deltaTime", "value"], "points": [[0, 1]]}),
+    Case("series-no-token", "GET", "{user}/events/{series_event}/series"),
+    Case("series-bad-token", "GET", "{user}/events/{series_event}/series", {"Authorization": "not-a-token"}),
+    Case("series-unknown-event", "GET", "{user}/events/nosuchevent/series", HEALTH),
+    Case("events-of-a-type", "GET", "{user}/events?types=series:mass/kg&state=all&limit=1", HEALTH),
+    # attachments (check_pryv_core --attachment)
+    Case("attachment-upload", "POST", "{user}/events/{note_event}", HEALTH,
+         files={"file": ("check_pryv.txt", b"conformance bytes\n", "text/plain")}),
+    Case("attachment-read", "GET", "{user}/events/{note_event}/{file_id}?readToken={read_token}"),
+    Case("attachment-read-with-name", "GET", "{user}/events/{note_event}/{file_id}/check_pryv.txt"
+                                            "?readToken={read_token}"),
+    Case("attachment-read-bad-read-token", "GET", "{user}/events/{note_event}/{file_id}?readToken={read_token}x"),
+    Case("attachment-read-no-token", "GET", "{user}/events/{note_event}/{file_id}"),
+    Case("attachment-read-unknown", "GET", "{user}/events/{note_event}/nosuchfile", HEALTH),
+    Case("attachment-delete-unknown", "DELETE", "{user}/events/{note_event}/nosuchfile", HEALTH),
     # socket.io (engine.io) without an upgrade: the API's workers take WebSocket only
     Case("socketio-polling", "GET", "socket.io/?EIO=4&transport=polling"),
     Case("socketio-websocket-without-upgrade", "GET", "socket.io/?EIO=4&transport=websocket&auth={health_token}"),
@@ -178,6 +202,8 @@ CASES += [
     Case("dns-core-events-unknown-user", "GET", "events?limit=1", HEALTH, host="nobody" + SUFFIX + ".{domain}"),
     Case("dns-core-access-info", "GET", "access-info", HEALTH, host=CORE),
     Case("dns-core-batch", "POST", "", HEALTH, [{"method": "events.get", "params": {"limit": 1}}], host=CORE),
+    Case("dns-core-series-query", "GET", "events/{series_event}/series", HEALTH, host=CORE),
+    Case("dns-core-attachment-read", "GET", "events/{note_event}/{file_id}?readToken={read_token}", host=CORE),
     Case("dns-core-socketio-polling", "GET", "socket.io/?EIO=4&transport=polling", host=CORE),
 ]
 DNS_CASES = [Case("dns-answer-account", "A", "{user}.{domain}"),  # method: the record type asked; path: the name
@@ -204,16 +230,39 @@ class Platform:
         self.context = {"user": USER, "email": USER + "@example.com", "trusted_origin": trusted_origin,
                         "domain": "pryv.test"}  # both platforms' DNS-mode domain
 
-    def send(self, method, path, headers=None, body=None):
+    def send(self, method, path, headers=None, body=None, files=None):
         headers = dict(headers or {})
         if body is not None:
             headers["Content-Type"] = "application/json"
         return requests.request(method, self.public_url + path, headers=headers, verify=self.ca_file, timeout=15,
-                                data=None if body is None else json.dumps(body))
+                                data=None if body is None else json.dumps(body), files=files)
 
     def call(self, case):
         headers = fill(dict(case.headers, **({"Host": case.host} if case.host else {})), self.context)
-        return self.send(case.method, fill(case.path, self.context), headers, fill(case.body, self.context))
+        return self.send(case.method, fill(case.path, self.context), headers, fill(case.body, self.context),
+                         case.files)
+
+    def prepare_parts(self):
+        """A day-old series event with a point, a trashed one, and a note event with an attachment, in a stream of
+        their own: the context's ids and read token for the series and attachment cases (older than the events
+        that the events cases see first)."""
+        health = {"Authorization": self.context["health_token"]}
+        self.expect(201, "POST", USER + "/streams", health, {"id": "parts", "name": "parts"})
+        made = {}
+        for name, kind in (("series_event", "series:mass/kg"), ("trashed_series_event", "series:mass/kg"),
+                           ("note_event", "note/txt")):
+            event = {"streamIds": ["parts"], "type": kind, "time": time.time() - 86400}
+            if kind == "note/txt":
+                event["content"] = "conformance attachment"
+            made[name] = self.expect(201, "POST", USER + "/events", health, event)["event"]["id"]
+        self.expect(200, "POST", "%s/events/%s/series" % (USER, made["series_event"]), health,
+                    {"format": "flatJSON", "fields": ["deltaTime", "value"], "points": [[0, 1.5]]})
+        self.expect(200, "DELETE", "%s/events/%s" % (USER, made["trashed_series_event"]), health)
+        attached = self.send("POST", "%s/events/%s" % (USER, made["note_event"]), health,
+                             files={"file": ("check_pryv.txt", b"conformance bytes\n", "text/plain")})
+        assert attached.status_code == 200, "%s: upload answered %s" % (self.label, attached.text[:300])
+        attachment = attached.json()["event"]["attachments"][0]
+        self.context.update(made, file_id=attachment["id"], read_token=attachment["readToken"])
 
     def prepare(self, create_account):
         """The context's tokens: a session (personal), the shared health access, and an expired access."""
@@ -260,6 +309,8 @@ def platforms(real_server, tmp_path_factory):
                              real_server.trusted_origin)
         sandboxed.context["email"] = "%s@%s" % (USER, sandbox.domain)  # the address the sandbox gave its account
         sandboxed.prepare(create_account=False)
+        for platform in (real, sandboxed):
+            platform.prepare_parts()
         sandboxed.dns_port = sandbox.dns_port
         yield real, sandboxed
     real_server.delete_user(USER)

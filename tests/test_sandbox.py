@@ -1,6 +1,7 @@
 """The sandbox platform over real sockets: HTTPS register and core in both modes, DNS, faults, CLI."""
 import base64
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -389,7 +390,8 @@ def test_fault_delay_spares_the_control_endpoint(sb):
 def test_control_endpoint(sb):
     assert call(sb, "GET", "/_sandbox/faults").json() == {
         "delay": 0.0, "skew": 0.0, "core": "ok", "token": "ok", "account": "ok", "register": "ok", "dns": "ok",
-        "hostings": "ok", "service-info": "ok", "storage": "ok", "core-down": "none", "notifications": "ok",
+        "hostings": "ok", "service-info": "ok", "storage": "ok", "hfs": "ok", "file-storage": "ok", "core-down": "none",
+        "notifications": "ok",
         "api-version": "1.9.3-open"}
     response = call(sb, "POST", "/_sandbox/faults", json={"core": "down", "delay": "0.05"})
     assert response.status_code == 200 and response.json()["core"] == "down" and response.json()["delay"] == 0.05
@@ -755,10 +757,10 @@ def test_service_info(sb):
         assert (info["api"], info["register"]) == (f"https://localhost:{sb.http_port}/{{username}}/",
                                                    f"https://localhost:{sb.http_port}/reg/")
         assert info["assets"] == {"definitions": f"https://localhost:{sb.http_port}/www/assets/index.json"}
-        assert (info["serial"], info["features"]) == ("2019061301", {"noHF": True, "contentQueries": True})
+        assert (info["serial"], info["features"]) == ("2019061301", {"contentQueries": True})
     info = without_meta(core(sb, "GET", "/service/info"))
     assert (info["api"], info["features"]) == (f"https://{{username}}.pryv.test:{sb.http_port}/",
-                                               {"noHF": True, "contentQueries": True})
+                                               {"contentQueries": True})
     assert core(sb, "GET", "/service/info", user="nobody01").status_code == 404
 
 
@@ -884,10 +886,14 @@ def test_cli_runs_until_sigterm(tmp_path):
 
 def test_cli_demo_runs_every_plugin(tmp_path):
     result = run_cli("--demo", "--state-dir", str(tmp_path))
-    for label in ("dns", "register, DNS mode", "core, DNS mode", "register, DNS-less", "core, DNS-less"):
+    for label in ("dns", "register, DNS mode", "core, DNS mode", "register, DNS-less", "core, DNS-less",
+                  "core, DNS-less, every part"):
         assert f"== {label}\n" in result.stdout
-    assert result.stdout.count("exit code: ") == 5
-    assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 5 else 1)
+    assert result.stdout.count("exit code: ") == 6
+    assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 6 else 1)
+    assert re.search(r"^PRYV_CORE OK - .*; first run: stream check-pryv and its event created, read back; series: "
+                     r"event created in stream check-pryv, point read back; attachment read back \| ", result.stdout,
+                     re.M), result.stdout
 
 
 def test_cli_without_trustme_says_so_for_https_and_runs_plain_http(tmp_path):
@@ -902,4 +908,4 @@ def test_cli_without_trustme_says_so_for_https_and_runs_plain_http(tmp_path):
                              "installed: pip install 'check_pryv[sandbox]', or run with --scheme http\n")
     assert not (tmp_path / "https" / "token").exists()  # nothing written by a sandbox that did not start
     result = run_cli("--state-dir", str(tmp_path / "http"), "--scheme", "http", "--demo", env=env)
-    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 5), result.stdout + result.stderr
+    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 6), result.stdout + result.stderr

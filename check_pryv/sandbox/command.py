@@ -41,6 +41,11 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
   storage=ok|read-only|loses-writes  read-only: every write to streams and events gets 500
                                      unexpected-error (as a read-only PostgreSQL gives); loses-writes:
                                      an event update is acknowledged but not kept
+  hfs=ok|hung|dead                   the HFS worker (series): hung, the series calls get no answer
+                                     (until a reset or a stop); dead, the API's 502 "HFS upstream
+                                     unreachable"
+  file-storage=ok|gone               gone: every attachment upload and read gets 500 unexpected-error
+                                     (ENOTDIR, as with the user's attachments directory replaced by a file)
   notifications=ok|upgrade-refused|namespace-refused|silent
                                      socket.io: upgrade-refused: the WebSocket upgrade gets nginx's 400
                                      page; namespace-refused: 44 "Cannot find access from token.";
@@ -119,16 +124,26 @@ def _banner(sandbox):
         "",
         "Plugin command lines:",
     ]
-    for label, argv in sandbox.command_lines():
+    for label, argv in _command_lines(sandbox):
         lines += [f"  # {label}", f"  {shlex.join(argv)}"]
     return "\n".join([*lines, "", "Stop with Ctrl-C (SIGINT) or SIGTERM."])
+
+
+PARTS = ["--write", "--series", "--attachment"]  # check_pryv_core's platform parts, which the sandbox serves
+
+
+def _command_lines(sandbox):
+    """The plugins' command lines, then the DNS-less core's again with every platform part in one run."""
+    lines = sandbox.command_lines()
+    core = next(argv for label, argv in lines if label == "core, DNS-less")
+    return lines + [("core, DNS-less, every part", [*core, *PARTS])]
 
 
 def _demo(sandbox):
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     all_ok = True
-    for label, argv in sandbox.command_lines():
+    for label, argv in _command_lines(sandbox):
         command = [sys.executable, "-m", PLUGIN_MODULES[argv[0]], *argv[1:]]
         print(f"== {label}\n$ {shlex.join(argv)}", flush=True)  # what an admin types; run from this package
         try:

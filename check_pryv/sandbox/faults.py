@@ -17,6 +17,8 @@ FAULT_CHOICES = {
     "hostings": ("ok", "all-available", "none-available"),
     "service-info": ("ok", "mismatch", "incomplete"),
     "storage": ("ok", "read-only", "loses-writes"),
+    "hfs": ("ok", "hung", "dead"),
+    "file-storage": ("ok", "gone"),
     "notifications": ("ok", "upgrade-refused", "namespace-refused", "silent"),
     "core-down": ("none", *DNS_MODE_HOSTINGS),
 }

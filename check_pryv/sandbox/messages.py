@@ -40,6 +40,7 @@ class Reply:
     body: bytes
     headers: dict = field(default_factory=dict)
     chunked: bool = False  # streamed like core's GET /events: headers first, then the body
+    hold: bool = False  # sent only when the sandbox resets or stops: a server that hangs (Sandbox.HOLD_SECONDS at most)
 
 
 class Abort(Exception):

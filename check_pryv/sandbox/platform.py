@@ -21,12 +21,15 @@ from .messages import (API_VERSION, Abort, add_cors, api_error, bad_gateway, jso
 from .realtime import Realtime, is_socketio
 from .register import DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
+from .attachments import Attachments, attachment_route
+from .series import Series, series_route
 from .writes import WRITE_ROUTES, Writes, event_route
 
 PLUGINS_DEFAULT_USERNAME = "healthmetrics01"  # the plugins' --username default
+HOLD_SECONDS = 600  # the longest a held reply (a hung server: the hfs=hung fault) waits for a reset or a stop
 
 
-class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
+class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone, Realtime):
     """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server."""
 
     def __init__(self, *, domain="pryv.test", hostname="localhost", scheme="https", state_dir=None,
@@ -56,6 +59,8 @@ class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
         self._zone = dns.name.from_text(self.domain)
         self._lock = threading.RLock()
         self._servers = []
+        self._release = threading.Event()  # set to let go of the replies held (hfs=hung) until then
+        self._read_token_key = os.urandom(16)  # the platform's auth.filesReadTokenSecret
         self.reset()
 
     # -- public API
@@ -85,6 +90,7 @@ class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
         return self
 
     def stop(self):
+        self._let_go()
         servers, self._servers = self._servers, []
         for server in servers:
             server.shutdown()
@@ -108,6 +114,7 @@ class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
 
     def reset(self):
         """All faults off, and the data back to the health account with its one access."""
+        self._let_go()
         with self._lock:
             self._faults = dict(DEFAULT_FAULTS)
             self._users = {}
@@ -144,10 +151,17 @@ class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
             lines = [(label, [*argv, "--username", self.username]) for label, argv in lines]
         return lines
 
+    def _let_go(self):
+        """Send the replies held so far (hfs=hung): a reset or a stop ends the hang."""
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
+
     def handle(self, request):
         """The Reply to one HTTP request; never raises."""
         try:
             with self._lock:
+                release = self._release  # the one the reset or stop after this request sets
                 reply = self._route(request)
         except Abort as abort:
             reply = abort.reply
@@ -156,6 +170,8 @@ class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
             reply = api_error(500, "unexpected-error", "Unexpected error")
         if request.changed and reply.status < 300:  # socket.io's clients hear of it, outside the lock
             self.notify(*request.changed)
+        if reply.hold:  # outside the lock: the other calls go on
+            release.wait(HOLD_SECONDS)
         if request.access_id:
             reply.headers["Pryv-Access-Id"] = request.access_id
         if request.v2 and "API-Version" in reply.headers:  # the application's own answers, not nginx's
@@ -241,10 +257,14 @@ class Sandbox(Register, Core, Writes, Cores, Zone, Realtime):
         if handler:
             request.changed = (username, "streamsChanged" if route == "/streams" else "eventsChanged")
             return handler(self, request, user)
-        by_id = event_route(request.route_method, route)
-        if by_id and request.route_method != "GET":
-            request.changed = (username, "eventsChanged")
-        return by_id[0](self, request, user, by_id[1]) if by_id else unknown_resource()
+        event = event_route(request.route_method, route)
+        if request.route_method != "GET" and (event or attachment_route(request.route_method, route)):
+            request.changed = (username, "eventsChanged")  # an event, or its attachments, changed
+        by_id = event or series_route(request.route_method, route)
+        if by_id:
+            return by_id[0](self, request, user, by_id[1])
+        file_route = attachment_route(request.route_method, route)
+        return file_route[0](self, request, user, *file_route[1:]) if file_route else unknown_resource()
 
     def _control(self, request):
         route = (request.method, request.path)

@@ -100,8 +100,9 @@ class Register:
                 "register": register, "version": self._faults["api-version"]}
         if fault == "incomplete":  # a register whose configuration lost its service section's URLs
             del info["api"], info["access"]
-        if request.v2:  # v2 adds its serial and features, and meta (api-server/src/methods/service.ts)
-            info.update(serial=SERIAL, features={"noHF": True, "contentQueries": True}, meta=meta())
+        if request.v2:  # v2 adds its serial and features (noHF: true only without an HFS worker, and the sandbox
+            # serves series), and meta (api-server/src/methods/service.ts)
+            info.update(serial=SERIAL, features={"contentQueries": True}, meta=meta())
         return json_reply(200, info)
 
 

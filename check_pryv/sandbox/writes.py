@@ -7,16 +7,18 @@ import json
 import re
 import time
 
-from .core import new_id
+from .core import integrity, new_id
 from .messages import Abort, api_error, invalid_parameters, item_exists, json_reply, meta
 
 EVENT_TYPE_RE = re.compile(r"(series:)?[a-z0-9-]+/[a-z0-9-]+")
+TYPES_RE = re.compile(r"(series:)?[a-z0-9-]+/(\*|[a-z0-9-]+)")  # events.get's types
 # What open-pryv.io v2 answers when its PostgreSQL is read-only (measured with default_transaction_read_only on):
 # the database's exception becomes a 500 unexpected-error carrying its message; events go through the data store.
 READ_ONLY_MESSAGE = "Unexpected error: cannot execute %s in a read-only transaction"
 DATA_STORE = 'Error from data store "local": '
 # v2's answer to an update of an event deleted for good (its tombstone has no streamIds): a crash of the method
 DELETED_UPDATE_MESSAGE = "Unexpected error: Cannot read properties of undefined (reading 'length')"
+SERIES_FIELDS = ["deltaTime", "value"]  # a series:CLASS/FORMAT event's, for one number per point
 FORBIDDEN_MESSAGE = "The given token's access permissions do not allow this operation."
 WRITE_LEVELS = ("contribute", "manage")
 
@@ -44,12 +46,18 @@ class Writes:
         return access
 
     def _events_filtered(self, request, user, events):
-        """GET /events' `streams` (a JSON array of ids) and `state` (default, trashed, all) parameters."""
+        """GET /events' `streams` (a JSON array of ids), `types` (one type, or CLASS/*) and `state` (default, trashed,
+        all) parameters."""
         state = request.query.get("state", "default")
         if state not in ("default", "trashed", "all"):
             raise Abort(invalid_parameters("state"))
         if state != "all":
             events = [e for e in events if bool(e.get("trashed")) == (state == "trashed")]
+        kind = request.query.get("types")
+        if kind is not None:
+            if not TYPES_RE.fullmatch(kind):
+                raise Abort(invalid_parameters("types"))
+            events = [e for e in events if e["type"] == kind or kind.endswith("/*") and e["type"].startswith(kind[:-1])]
         if "streams" not in request.query:
             return events
         try:
@@ -101,6 +109,12 @@ class Writes:
         event = {"id": new_id(), "time": body.get("time", now), "streamIds": stream_ids, "type": kind,
                  "content": body.get("content"), "created": now, "createdBy": access["id"],
                  "modified": now, "modifiedBy": access["id"]}
+        if kind.startswith("series:"):  # the platform writes a series event's content (methods/events.ts)
+            if event["content"] is not None:
+                return invalid_parameters("content")
+            event["content"] = {"elementType": kind[len("series:"):], "fields": SERIES_FIELDS,
+                                "required": SERIES_FIELDS}
+        event["integrity"] = integrity("EVENT", event)
         user["events"].append(event)
         return json_reply(201, {"event": event, "meta": meta()})
 
