@@ -892,7 +892,8 @@ def test_cli_demo_runs_every_plugin(tmp_path):
     assert result.stdout.count("exit code: ") == 6
     assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 6 else 1)
     assert re.search(r"^PRYV_CORE OK - .*; first run: stream check-pryv and its event created, read back; series: "
-                     r"event created in stream check-pryv, point read back; attachment read back \| ", result.stdout,
+                     r"event created in stream check-pryv, point read back; attachment read back; eventsChanged "
+                     r"\d\.\d{3}s after the change \| ", result.stdout,
                      re.M), result.stdout
 
 

@@ -129,7 +129,9 @@ def _banner(sandbox):
     return "\n".join([*lines, "", "Stop with Ctrl-C (SIGINT) or SIGTERM."])
 
 
-PARTS = ["--write", "--series", "--attachment"]  # check_pryv_core's platform parts, which the sandbox serves
+# check_pryv_core's platform parts, which the sandbox serves (--notifications: with the notifications extra, which the
+# sandbox extra brings)
+PARTS = ["--write", "--series", "--attachment", "--notifications"]
 
 
 def _command_lines(sandbox):
