@@ -84,7 +84,8 @@ class Connection:
 
 
 class Realtime:
-    """socket.io, mixed into Sandbox. Expects from it: _lock, _faults, _user(), _users; handle() calls notify()."""
+    """socket.io, mixed into Sandbox. Expects from it: _lock, _faults, faults, token (the health token) and _user();
+    reset() calls _reset_realtime(), handle() calls notify() after a change, the HTTP handler serve_websocket()."""
 
     def _reset_realtime(self):
         self._namespaces = {}  # user -> the namespace form its first client used (kept, as the real server does)
