@@ -174,6 +174,11 @@ def make_parser():
                         help="WARNING when the API version the core reports does not start with PREFIX "
                              "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
     add_write_options(parser)
+    parser.add_argument_group("notifications (--notifications)").add_argument(
+        "--notifications", action="store_true",
+        help="also check socket.io notifications: join the user's namespace over WebSocket as the official JS client "
+             "does, change the event of --write-stream, and expect eventsChanged within the deadline (needs "
+             "python-socketio: pip install 'check_pryv[notifications]', or Debian's python3-socketio)")
     return parser
 
 
@@ -190,7 +195,8 @@ def make_parser():
 #
 # The parts run in this order, through the one client, so within the one deadline. Their options are added to the
 # parser here (add_write_options...), so that --help lists them without loading the modules.
-PARTS = (("write", "check_pryv.write"), ("series", "check_pryv.series"), ("attachment", "check_pryv.attachment"))
+PARTS = (("write", "check_pryv.write"), ("series", "check_pryv.series"), ("attachment", "check_pryv.attachment"),
+         ("notifications", "check_pryv.notifications"))
 
 
 def add_write_options(parser):

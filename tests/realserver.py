@@ -29,7 +29,10 @@ It yields a ``RealServer`` whose interface other tests rely on (keep it stable):
   (``<storages.engines.sqlite.path>/<shard>/<user id>/attachments``) is a file, as when the file storage is gone:
   uploads answer ``500 unexpected-error`` (``ENOTDIR``); the directory is back after,
 - ``stop_database()`` / ``start_database()``: stop or restart its PostgreSQL alone (the server reconnects),
-- ``dnsless_args()``: the plugins' connection options for the HTTPS front (``--hostname --port --ca-cert``),
+- ``dnsless_args(port=None)``: the plugins' connection options for the HTTPS front (``--hostname --port --ca-cert``),
+  or for the front on ``port``,
+- ``no_upgrade_port``: a second front on the same nginx that answers every WebSocket upgrade with 400 and passes
+  the rest (REST stays 200 while socket.io breaks); the main front passes upgrades,
 - ``log_tail()``: the last lines of the server's, nginx's and PostgreSQL's logs,
 - ``domain`` ("pryv.test") and ``dns_mode_args()`` (``--domain --address 127.0.0.1 --port --ca-cert``): DNS mode as
   the plugins see it. The server cannot run DNS mode with PostgreSQL as its platform DB (its config validation
@@ -164,7 +167,7 @@ class Nginx(Daemon):
 
     logs = ("daemon.log", "error.log")
 
-    def __init__(self, work, port, backend_port, certificate, key, ca_file, domain):
+    def __init__(self, work, port, backend_port, certificate, key, ca_file, domain, no_upgrade_port):
         self.work, self.port, self.ca_file = work, port, ca_file
         self.conf = """daemon off;
 worker_processes 1;
@@ -179,9 +182,22 @@ http {{
     ssl_certificate {certificate};
     ssl_certificate_key {key};
     proxy_set_header Host $http_host;
+    # WebSocket upgrades (socket.io) pass, as a platform's front must let them
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
     server {{
         listen {host}:{port} ssl default_server;
         location / {{ proxy_pass http://{host}:{backend}; }}
+    }}
+    # A front that answers WebSocket upgrades with 400 and passes every other call: REST works, realtime does not.
+    server {{
+        listen {host}:{no_upgrade_port} ssl default_server;
+        location / {{
+            if ($http_upgrade) {{ return 400; }}
+            proxy_pass http://{host}:{backend};
+        }}
     }}
     # DNS mode's host names, mapped to the DNS-less paths as the server itself maps them in DNS mode.
     server {{
@@ -205,10 +221,12 @@ http {{
         listen {host}:{port} ssl;
         server_name ~^(?<pryv_user>[a-z0-9-]+)\\.{domain_re}$;
         location / {{ proxy_pass http://{host}:{backend}/$pryv_user$request_uri; }}
+        # socket.io is served at the root of every host: the server takes /socket.io/ before its routes
+        location /socket.io/ {{ proxy_pass http://{host}:{backend}; }}
     }}
 }}
 """.format(w=work, host=HOST, port=port, backend=backend_port, certificate=certificate, key=key, domain=domain,
-           domain_re=domain.replace(".", "\\."),
+           domain_re=domain.replace(".", "\\."), no_upgrade_port=no_upgrade_port,
            user="user root;" if os.geteuid() == 0 else "")  # the workers must reach the private directory
 
     def start(self):
@@ -228,7 +246,7 @@ class RealServer:
 
     def __init__(self, base):
         self.base = base
-        self.https_port, self.http_port, self.hfs_port, pg_port = free_ports(4)
+        self.https_port, self.http_port, self.hfs_port, pg_port, self.no_upgrade_port = free_ports(5)
         self.public_url = "https://%s:%d/" % (HOST, self.https_port)
         self.http_url = "http://%s:%d/" % (HOST, self.http_port)
         self.admin_key = secrets.token_hex(16)
@@ -241,7 +259,7 @@ class RealServer:
         self.core = Core(base / "core", self.http_port, self.server_config(pg_port))
         certificate, key = self.make_certificate()
         self.nginx = Nginx(base / "nginx", self.https_port, self.http_port, certificate, key, self.ca_file,
-                           self.domain)
+                           self.domain, self.no_upgrade_port)
 
     def make_certificate(self):
         import trustme
@@ -355,8 +373,9 @@ class RealServer:
     def dns_mode_args(self):
         return ["--domain", self.domain, "--address", HOST, "--port", str(self.https_port), "--ca-cert", self.ca_file]
 
-    def dnsless_args(self):
-        return ["--hostname", self.hostname, "--port", str(self.https_port), "--ca-cert", self.ca_file]
+    def dnsless_args(self, port=None):
+        """`port`: another front's (no_upgrade_port), the HTTPS front's by default."""
+        return ["--hostname", self.hostname, "--port", str(port or self.https_port), "--ca-cert", self.ca_file]
 
     def request(self, method, path, **kwargs):
         kwargs.setdefault("timeout", 10)

@@ -26,7 +26,9 @@ PLUGINS = {
     "check_pryv.check_register": "http",
     "check_pryv.check_core": "http",
 }
-NEVER = ("check_pryv.sandbox", "check_pryv.setup", "check_pryv.configtext", "trustme")
+# socket.io's client (python-socketio, engineio, websocket-client): --notifications only
+SOCKETIO = ("check_pryv.notifications", "socketio", "engineio", "websocket")
+NEVER = ("check_pryv.sandbox", "check_pryv.setup", "check_pryv.configtext", "trustme") + SOCKETIO
 FORBIDDEN = {
     "http": NEVER + ("dns", "check_pryv.check_dns"),
     "dns": NEVER + ("requests", "urllib3", "charset_normalizer", "certifi", "check_pryv.client",
@@ -171,7 +173,7 @@ PART_MODULES = [module for _, module in check_core.PARTS]
 PART_ONLY = PART_MODULES + ["socketio", "engineio", "websocket"]
 # The parts built on another's module: the series and the attachment paths are write paths on events of their own.
 BUILT_ON = {"check_pryv.series": ["check_pryv.write"], "check_pryv.attachment": ["check_pryv.write"],
-            "check_pryv.notifications": ["socketio", "engineio", "websocket"]}
+            "check_pryv.notifications": ["check_pryv.write", "socketio", "engineio", "websocket"]}
 
 
 def part_offenders(modules, allowed=()):
@@ -195,6 +197,15 @@ def test_core_check_loads_a_platform_part_only_for_its_option(option, module):
     assert done.stdout.startswith("PRYV_CORE CRITICAL"), done.stdout + done.stderr
     assert module in modules
     assert part_offenders(modules, allowed=[module] + BUILT_ON.get(module, [])) == []
+
+
+def test_core_check_loads_socketio_with_notifications_only():
+    """--notifications loads the socket.io client (NEVER keeps it out of every other run)."""
+    pytest.importorskip("socketio")
+    modules, done = loaded("check_pryv.check_core", "run", "--notifications",
+                           *[arg.format(tcp=closed_port()) for arg in RUNS["check_pryv.check_core"]])
+    assert done.stdout.startswith("PRYV_CORE CRITICAL"), done.stdout + done.stderr
+    assert {"check_pryv.notifications", "check_pryv.write", "socketio", "engineio", "websocket"} <= modules
 
 
 def test_dns_plugin_with_a_server_skips_the_resolver():

@@ -391,7 +391,7 @@ def test_control_endpoint(sb):
     assert call(sb, "GET", "/_sandbox/faults").json() == {
         "delay": 0.0, "skew": 0.0, "core": "ok", "token": "ok", "account": "ok", "register": "ok", "dns": "ok",
         "hostings": "ok", "service-info": "ok", "storage": "ok", "hfs": "ok", "file-storage": "ok", "core-down": "none",
-        "database": "ok", "auth-request": "ok", "api-version": "1.9.3-open"}
+        "database": "ok", "auth-request": "ok", "notifications": "ok", "api-version": "1.9.3-open"}
     response = call(sb, "POST", "/_sandbox/faults", json={"core": "down", "delay": "0.05"})
     assert response.status_code == 200 and response.json()["core"] == "down" and response.json()["delay"] == 0.05
     assert sb.faults["core"] == "down"
@@ -891,7 +891,8 @@ def test_cli_demo_runs_every_plugin(tmp_path):
     assert result.stdout.count("exit code: ") == 6
     assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 6 else 1)
     assert re.search(r"^PRYV_CORE OK - .*; first run: stream check-pryv and its event created, read back; series: "
-                     r"event created in stream check-pryv, point read back; attachment read back \| ", result.stdout,
+                     r"event created in stream check-pryv, point read back; attachment read back; eventsChanged "
+                     r"\d\.\d{3}s after the change \| ", result.stdout,
                      re.M), result.stdout
 
 

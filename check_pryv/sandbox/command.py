@@ -49,6 +49,10 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
                                      unreachable"
   file-storage=ok|gone               gone: every attachment upload and read gets 500 unexpected-error
                                      (ENOTDIR, as with the user's attachments directory replaced by a file)
+  notifications=ok|upgrade-refused|namespace-refused|silent
+                                     socket.io: upgrade-refused: the WebSocket upgrade gets nginx's 400
+                                     page; namespace-refused: 44 "Cannot find access from token.";
+                                     silent: joined, never notified
   core-down=none|hosting1|hosting2   the core of that hosting alone answers nginx's 502 (DNS mode:
                                      each hosting has its core, coN.DOMAIN)
 
@@ -132,7 +136,9 @@ def _banner(sandbox):
     return "\n".join([*lines, "", "Stop with Ctrl-C (SIGINT) or SIGTERM."])
 
 
-PARTS = ["--write", "--series", "--attachment"]  # check_pryv_core's platform parts, which the sandbox serves
+# check_pryv_core's platform parts, which the sandbox serves (--notifications: with the notifications extra, which the
+# sandbox extra brings)
+PARTS = ["--write", "--series", "--attachment", "--notifications"]
 
 
 def _command_lines(sandbox):

@@ -19,6 +19,7 @@ FAULT_CHOICES = {
     "storage": ("ok", "read-only", "loses-writes"),
     "hfs": ("ok", "hung", "dead"),
     "file-storage": ("ok", "gone"),
+    "notifications": ("ok", "upgrade-refused", "namespace-refused", "silent"),
     "core-down": ("none", *DNS_MODE_HOSTINGS),
     "database": ("ok", "down"),
     "auth-request": ("ok", "failing", "lost", "elsewhere"),

@@ -157,6 +157,7 @@ class Request:
         self.dns_mode = False  # set by the router: which URL and body shapes to answer with
         self.access_id = None  # set once a token resolves: the Pryv-Access-Id header
         self.v2 = False  # set by the router: answered by open-pryv.io v2 (its CORS headers), not service-register
+        self.changed = None  # set by the router: (user, socket.io message) to send once the change succeeded
 
     def for_call(self, method, path, params):
         """The request one call of a batch makes: this one's headers, `params` as query string or JSON body."""

@@ -18,6 +18,7 @@ from .dns import INFRA_LABELS, Zone
 from .faults import DEFAULT_FAULTS, check_fault, fault_name, with_meta_faults
 from .messages import (API_VERSION, UNEXPECTED_ERROR, Abort, add_cors, api_error, bad_gateway, json_reply, preflight,
                        root_index, unknown_resource)
+from .realtime import Realtime, is_socketio
 from .register import DATABASE_DOWN, DNSLESS_REGISTER_ROUTES, SR_ROUTES, Register
 from .server import HTTPHandler, HTTPServer, bind_dns
 from .attachments import Attachments, attachment_route
@@ -28,7 +29,7 @@ PLUGINS_DEFAULT_USERNAME = "healthmetrics01"  # the plugins' --username default
 HOLD_SECONDS = 600  # the longest a held reply (a hung server: the hfs=hung fault) waits for a reset or a stop
 
 
-class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
+class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone, Realtime):
     """A Pryv.io platform on loopback: one HTTP(S) server (register and cores) and one DNS server. Its password
     shares no 8 characters with the username: setup hides any 8 characters of a password wherever they appear."""
 
@@ -119,6 +120,7 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
             self._faults = dict(DEFAULT_FAULTS)
             self._users = {}
             self._access_requests = {}  # app sign-in requests (POST /reg/access) by key
+            self._reset_realtime()
             user = self._add_user(self.username, self.password, f"{self.username}@{self.domain}", "en")
             health = self._add_access(user, "shared", "metricsAccess", [{"streamId": "*", "level": "manage"}],
                                       created_by="system", token=self.token)
@@ -168,6 +170,8 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
         except Exception:
             traceback.print_exc()
             reply = api_error(500, "unexpected-error", "Unexpected error")
+        if request.changed and reply.status < 300:  # socket.io's clients hear of it, outside the lock
+            self.notify(*request.changed)
         if reply.hold:  # outside the lock: the other calls go on
             release.wait(HOLD_SECONDS)
         if request.access_id:
@@ -199,6 +203,8 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
     def _route(self, request):
         if request.path.startswith("/_sandbox/"):
             return self._control(request)
+        if is_socketio(request.path):  # on every host, before the routes, as engine.io takes it
+            return self.socketio_reply(request.query.get("transport"))
         if request.host == f"reg.{self.domain}":
             return self._register(request, request.path, dns_mode=True)
         label, _, parent = request.host.partition(".")
@@ -258,8 +264,12 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone):
             return reply
         handler = WRITE_ROUTES.get(key)
         if handler:
+            request.changed = (username, "streamsChanged" if route == "/streams" else "eventsChanged")
             return handler(self, request, user)
-        by_id = event_route(request.route_method, route) or series_route(request.route_method, route)
+        event = event_route(request.route_method, route)
+        if request.route_method != "GET" and (event or attachment_route(request.route_method, route)):
+            request.changed = (username, "eventsChanged")  # an event, or its attachments, changed
+        by_id = event or series_route(request.route_method, route)
         if by_id:
             return by_id[0](self, request, user, by_id[1])
         file_route = attachment_route(request.route_method, route)

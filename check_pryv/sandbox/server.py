@@ -8,6 +8,7 @@ import socketserver
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .messages import Request
+from .realtime import is_socketio
 
 CONNECTION_TIMEOUT = 30  # seconds an idle (or handshaking) client connection is kept
 
@@ -72,6 +73,9 @@ class HTTPHandler(BaseHTTPRequestHandler):
         self.send_header("Date", self.date_time_string())
 
     def _serve(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket" and is_socketio(self.path.partition("?")[0]):
+            self.server.sandbox.serve_websocket(self)  # socket.io: this thread serves the connection until its end
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
