@@ -85,6 +85,16 @@ def test_all_parts_combine_in_one_run_each_with_its_lines(sandbox):
                         result.stdout.splitlines()[-1])
 
 
+def test_a_stream_made_by_the_series_path_holds_the_write_paths_event_too(sandbox):
+    """--write, enabled after --series made the stream, finds its event: not one that someone deleted."""
+    assert core(sandbox, "--series").returncode == 0
+    note, = stream_events(sandbox, "note/txt")
+    result = core(sandbox, "--write")
+    assert result.returncode == 0, result.stdout
+    assert re.match(EVENTS % "OK" + r"event written and read back \| ", first_line(result)), result.stdout
+    assert stream_events(sandbox, "note/txt") == [note]
+
+
 def test_hung_hfs_is_critical_within_the_timeout_naming_the_step(sandbox):
     core(sandbox, "--series", "--attachment")
     sandbox.set_faults(hfs="hung")
