@@ -5,7 +5,7 @@ calls to the HFS worker):
 
 1. `GET /events?streams=["STREAM"]&types=series:mass/kg&state=all&limit=1` finds the one series event of the check
    stream (--write-stream, default `check-pryv`); the first run creates it (`POST /events {streamIds, type}`, and
-   the stream when missing), and one trashed by someone is restored;
+   the stream with the check event of --write when missing), and one trashed by someone is restored;
 2. `POST /events/ID/series {"format": "flatJSON", "fields": ["deltaTime", "value"], "points": [[0, VALUE]]}` writes
    a fresh value at deltaTime 0: the platform replaces the point there, so the series holds one point for ever;
 3. `GET /events/ID/series` reads it back: the point at deltaTime 0 must hold that value.

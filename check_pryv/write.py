@@ -111,6 +111,10 @@ class WritePath(nagiosplugin.Resource):
             if not stream_exists:
                 self.write("POST", "streams", {"id": self.stream, "name": STREAM_NAME}, "creating the stream",
                            also_fine="item-already-exists")  # made by a run in between
+                if self.event_type != EVENT_TYPE:  # the write path's event too: a stream without it is one whose
+                    # event someone deleted, which the write path says
+                    self.write("POST", "events", {"streamIds": [self.stream], "type": EVENT_TYPE,
+                                                  "content": STREAM_NAME}, "creating the check event")
             body = {"streamIds": [self.stream], "type": self.event_type}
             if content is not None:
                 body["content"] = content

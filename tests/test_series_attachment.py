@@ -85,6 +85,16 @@ def test_all_parts_combine_in_one_run_each_with_its_lines(sandbox):
                         result.stdout.splitlines()[-1])
 
 
+def test_a_stream_made_by_the_series_path_holds_the_write_paths_event_too(sandbox):
+    """--write, enabled after --series made the stream, finds its event: not one that someone deleted."""
+    assert core(sandbox, "--series").returncode == 0
+    note, = stream_events(sandbox, "note/txt")
+    result = core(sandbox, "--write")
+    assert result.returncode == 0, result.stdout
+    assert re.match(EVENTS % "OK" + r"event written and read back \| ", first_line(result)), result.stdout
+    assert stream_events(sandbox, "note/txt") == [note]
+
+
 def test_hung_hfs_is_critical_within_the_timeout_naming_the_step(sandbox):
     core(sandbox, "--series", "--attachment")
     sandbox.set_faults(hfs="hung")
@@ -93,10 +103,10 @@ def test_hung_hfs_is_critical_within_the_timeout_naming_the_step(sandbox):
     assert time.monotonic() - started < 3.5
     assert result.returncode == 2, result.stdout
     assert re.fullmatch(EVENTS % "CRITICAL" + r"series: writing the point: no answer from localhost:%d "
-                        r"\(127\.0\.0\.1\): timed out after 2\.\ds; attachment: not tried, no time left"
+                        r"\(127\.0\.0\.1\): timed out after \d\.\ds; attachment: not tried, no time left"
                         % sandbox.http_port,
                         first_line(result)), result.stdout
-    assert re.search(r"^series: POST /events/\w+/series -> failed at stage response after 2\.\d{3}s$", result.stdout,
+    assert re.search(r"^series: POST /events/\w+/series -> failed at stage response after \d\.\d{3}s$", result.stdout,
                      re.M), result.stdout
     default = core(sandbox, "-t", "3")
     assert default.returncode == 0 and " OK - " in default.stdout, default.stdout
@@ -120,6 +130,17 @@ def test_file_storage_gone_is_critical_for_the_attachment_only(sandbox):
                     "ENOTDIR: not a directory, mkdir '/var/pryv/users/healthmetrics01/attachments/", first_line(result))
     assert core(sandbox).returncode == 0
     assert core(sandbox, "--series").returncode == 0
+
+
+def test_a_storage_that_loses_writes_is_a_read_back_that_differs(sandbox):
+    core(sandbox, "--series", "--attachment")
+    before = list(sandbox._users[sandbox.username]["series"].values())[0][0]
+    sandbox.set_faults(storage="loses-writes")
+    result = core(sandbox, "--series", "--attachment")
+    assert result.returncode == 2, result.stdout
+    assert re.fullmatch(EVENTS % "CRITICAL" + r"series: read-back differs: wrote %s, read %s; attachment: read-back "
+                        r"differs: uploaded 49 bytes, read 0 \| .*" % (NUMBER, re.escape(str(before))),
+                        first_line(result)), result.stdout
 
 
 def test_series_event_trashed_by_someone_is_restored_and_said(sandbox):

@@ -51,7 +51,8 @@ class Attachments:
             self._storage_gone(user, event_id, "mkdir")
         for name, kind, data in files:
             file_id = new_id()
-            user.setdefault("files", {})[file_id] = data
+            lost = self._faults["storage"] == "loses-writes"  # the file is listed, its bytes never written
+            user.setdefault("files", {})[file_id] = b"" if lost else data
             event.setdefault("attachments", []).append({
                 "id": file_id, "fileName": name, "type": kind, "size": len(data),
                 "integrity": "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode(),

@@ -40,7 +40,8 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
                                      1.9.3-open)
   storage=ok|read-only|loses-writes  read-only: every write to streams and events gets 500
                                      unexpected-error (as a read-only PostgreSQL gives); loses-writes:
-                                     an event update is acknowledged but not kept
+                                     an event update is acknowledged but not kept (a series point
+                                     neither; an attachment is listed, its bytes lost)
   hfs=ok|hung|dead                   the HFS worker (series): hung, the series calls get no answer
                                      (until a reset or a stop); dead, the API's 502 "HFS upstream
                                      unreachable"

@@ -66,7 +66,8 @@ class Series:
                 isinstance(p, list) and len(p) == 2 and all(is_number(v) for v in p) for p in points):
             return hfs_error(400, "invalid-request-structure", "Malformed request.")
         stored = user.setdefault("series", {}).setdefault(event_id, {})
-        stored.update((delta, value) for delta, value in points)  # a point at the same deltaTime is replaced
+        if self._faults["storage"] != "loses-writes":  # that storage acknowledges and keeps the old points
+            stored.update((delta, value) for delta, value in points)  # a point at the same deltaTime is replaced
         return hfs_reply({"status": "ok"})
 
     def _query_series(self, request, user, event_id):
