@@ -31,6 +31,68 @@ ENTRIES = (
       "a chunked body with a malformed chunk size"),
      r"(^|; )answer from .* incomplete",
      "the answer broke off: read the front's error log and the core's log (a crash, a restart, a proxy timeout)"),
+    # the platform's parts: before the generic answers (``register database answered 500`` is its database's)
+    (("the platform's database down (PostgreSQL stopped; sandbox ``database=down``)",),
+     r"(^|; )register database answered",
+     "the platform's database does not answer: check PostgreSQL (pg_lsclusters, its log) and the register's log"),
+    (("a fresh name said taken",),
+     r"(^|; )register database says a fresh name is taken",
+     "the register says any name is taken, so nobody can sign up: read the register's log and check its "
+     "database (PostgreSQL: pg_lsclusters, its log)"),
+    (("``--auth-request``: the request refused (sandbox ``auth-request=failing``)",),
+     r"(^|; )auth request refused",
+     "apps cannot start a sign-in: the platform could not store the request; check its database (PostgreSQL: "
+     "pg_lsclusters, its log) and read the register's log"),
+    (("``--auth-request``: the poll does not find the request (a store per API worker; sandbox "
+      "``auth-request=lost``)",),
+     r"(^|; )auth request poll answered",
+     "the poll reached a worker that does not know the request (a store per API worker): route /reg/access "
+     "to the workers that share one store, and read the register's log"),
+    (("``--auth-request``: the poll URL on another host, scheme or port (sandbox ``auth-request=elsewhere``)",),
+     r"(^|; )auth request's poll URL is not on",
+     "the platform gives apps a poll URL elsewhere: fix its public URL (the register's service info, "
+     "the front's host name) so that it names this platform"),
+    (("``--auth-request``: 201 without NEED_SIGNIN or a poll URL",),
+     r"(^|; )auth request answered \d{3} without",
+     "something other than the register answers /reg/access: check the front's route to the register and "
+     "the register's version"),
+    (("the series event trashed by someone",),
+     r"(^|; )series: .*trashed by someone",
+     "someone trashed the check's event in the health account's check-pryv stream (the check restored it): "
+     "find which access did (the account's accesses) and leave that stream to the monitoring"),
+    (("the HFS worker stopped (SIGSTOP) [``hfs=hung``], ``--timeout 4``",),
+     r"(^|; )series: .*(no answer from|timed out)",
+     "the HFS worker does not answer: look at the hfs-server process (stopped, overloaded?), its log, and the "
+     "front's route to it"),
+    (("the HFS worker dead [``hfs=dead``]",),
+     r"(^|; )series: ",
+     "the HFS worker fails or does not run: start hfs-server (or fix the front's route to it), then read its "
+     "log and the front's error log"),
+    (("the user's attachments directory replaced by a file [``file-storage=gone``]",),
+     r"(^|; )attachment: .*refused",
+     "the core cannot store attachments: check its file storage (the users' attachments directories: there, "
+     "writable, disk space) and read the core's log"),
+    (("the HFS worker stopped (SIGSTOP) [``hfs=hung``], ``--timeout 4``",),
+     r"not tried, no time left",
+     "an earlier part used up the time: fix that part first (its line above), or give the check more -t"),
+    (("a front that answers WebSocket upgrades with 400 (``upgrade-refused``; nginx without the Upgrade "
+      "headers' pass-through in front of WebSocket-only workers)",),
+     r"(^|; )notifications: WebSocket upgrade refused",
+     "the front does not pass WebSocket upgrades, so realtime apps hear of no change: pass /socket.io/ with "
+     "its Upgrade and Connection headers (nginx: proxy_http_version 1.1; proxy_set_header Upgrade "
+     "$http_upgrade; proxy_set_header Connection \"upgrade\")"),
+    (("the namespace refused (``namespace-refused``, or an access the socket.io side does not find)",),
+     r"(^|; )notifications: namespace .* refused",
+     "the core's socket.io side refuses the health access: read the core's log, and check that its workers "
+     "read the same database as the API"),
+    (("joined, never notified (``silent``; or the platform's namespace-form bug, see plugins.rst)",),
+     r"(^|; )notifications: no eventsChanged",
+     "apps hear of no change: read the core's log (its notification bus between workers); if another client "
+     "of the health account joins with the other namespace form, restart the core's workers (see plugins.rst)"),
+    (("a stage out of time (connect, TLS, the upgrade, the namespace)",),
+     r"(^|; )notifications: .*timed out",
+     "the core's socket.io side does not answer in time: look at the core's workers (running, load) and at the "
+     "front's route for /socket.io/"),
     (("500, 502, 503, 504 with nginx's HTML page",),
      r"answered 50\d ",
      "the front answers but the service behind it fails: check that the register and core run, then read "
@@ -137,7 +199,7 @@ ENTRIES = (
      r"(^|; )service info of",
      "apps read the service info to find the platform: fix its service section in the register's "
      "configuration"),
-    (("the write path refused, lost or changed the event",),
+    (("the write path refused, lost or changed the event", "the change refused (``storage=read-only``)"),
      r"refused|differs|deleted|trashed|write path",
      "the core cannot save data: read the core's log, check its storage (disk, database) and the access's "
      "permission on the stream"),

@@ -25,22 +25,25 @@ def sections():
     text = FAULTS.read_text()
     found = {}
     for match in re.finditer(r"^([^\n]+)\n-{3,}\n(.*?)(?=^[^\n]+\n-{3,}\n|\Z)", text, re.M | re.S):
-        rows = []
+        tables = []  # a section may hold several tables, each with its header row
         for line in match.group(2).splitlines():
-            if line.startswith("   * - "):
-                rows.append([line[7:]])
-            elif line.startswith("     - ") and rows:
-                rows[-1].append(line[7:])
-            elif line.startswith("       ") and rows:
-                rows[-1][-1] += " " + line.strip()
-        found[match.group(1)] = [[words(cell) for cell in row] for row in rows[1:]]
+            if line.startswith(".. list-table::"):
+                tables.append([])
+            elif line.startswith("   * - ") and tables:
+                tables[-1].append([line[7:]])
+            elif line.startswith("     - ") and tables and tables[-1]:
+                tables[-1][-1].append(line[7:])
+            elif line.startswith("       ") and tables and tables[-1]:
+                tables[-1][-1][-1] += " " + line.strip()
+        found[match.group(1)] = [[words(cell) for cell in row] for rows in tables for row in rows[1:]]
     return found
 
 
 def fault_rows():
-    """{fault (first cell): (section, first-line cell)} of the rows whose state is not only OK."""
+    """{fault (first cell): (section, first-line cell)} of the rows whose state is not only OK, but for a usage
+    error's (its one line ends with ``(see --help)``, as the argument faults' do)."""
     return {row[0]: (title, row[2]) for title, rows in sections().items() if title not in WITHOUT_ADVICE
-            for row in rows if row[1] != "OK"}
+            for row in rows if row[1] != "OK" and not row[2].endswith("(see --help)``")}
 
 
 def rst_table():
@@ -87,3 +90,13 @@ def test_advice_is_chosen_by_the_problem_words():
         "the access has expired or lost its permission")
     assert advice.advice("something nobody foresaw") == advice.FALLBACK
     assert len(set(advice.lines(["register answered 502 HTML page 'x'", "core answered 503 HTML page 'y'"]))) == 1
+
+
+def test_a_part_gets_its_own_advice_before_the_generic_answers():
+    # the parts' words also hold a generic answer's ("answered 500", "refused"): their entries must come first
+    assert advice.advice("register database answered 500 unexpected-error: Unexpected error: connect "
+                         "ECONNREFUSED 127.0.0.1:5432").startswith("the platform's database does not answer")
+    assert advice.advice("series: writing the point refused: 502 unexpected-error: HFS upstream "
+                         "unreachable").startswith("the HFS worker fails")
+    assert advice.advice("notifications: namespace /u/u refused: Cannot find access from token.").startswith(
+        "the core's socket.io side refuses")
