@@ -207,7 +207,7 @@ def example_objects(kind):
 
 def test_example_services_have_notes_links_and_long_output():
     services = [s for s in example_objects("service") if "service_description" in s]
-    assert len(services) == 8
+    assert len(services) == 12
     for service in services:
         assert "First look: " in service["notes"], service
         assert service["notes_url"].startswith("https://monitoring.example.com/check-pryv/plugins.html#"), service
