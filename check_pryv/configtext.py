@@ -14,10 +14,17 @@ import os
 import re
 import shlex
 
+from check_pryv.options import WRITE_STREAM
 from check_pryv.output import one_line
 
 # Debian's example hosts (conf.d/hosts.conf): the stock notification apply rules alert for a host that has it.
 NOTIFICATION = (("notification", "mail"), {"groups": ["icingaadmins"]})
+# The platform's parts that apps use, each a service of its own: (its host variable in pryv-services.conf, the
+# plugin, the option, its name in the Nagios example).
+PARTS = (("pryv_auth_request", "register", "--auth-request", "Pryv app sign-in"),
+         ("pryv_series", "core", "--series", "Pryv HF series"),
+         ("pryv_attachment", "core", "--attachment", "Pryv attachments"),
+         ("pryv_notifications", "core", "--notifications", "Pryv notifications"))
 
 
 class Unwritable(ValueError):
@@ -142,23 +149,36 @@ def paste_lines(args, reader):
         return ["# check it now:", core_command(args),
                 "# Icinga 2, on the Host object; the file readable by %s on every node that runs the check:"
                 % reader,
-                *icinga, icinga_var("pryv_core_token_file", path),
+                *icinga, icinga_var("pryv_core_token_file", path), *parts_lines(),
                 *nagios_lines("# Nagios, in resource.cfg (mode 600): the token file that nagios/pryv-commands.cfg "
                               "reads, readable by %s" % reader, path, args, mode)]
     return ["# the token went to stdout alone; with it in the environment variable PRYV_ACCESS_TOKEN,",
             "# check it now:", core_command(args),
             "# Icinga 2, on the Host object (hide *token* custom variables in Icinga Web 2):",
-            *icinga, icinga_var("pryv_core_token", "<the token printed on stdout>"),
+            *icinga, icinga_var("pryv_core_token", "<the token printed on stdout>"), *parts_lines(),
             *nagios_lines("# Nagios, in resource.cfg (mode 600): a file holding the token, readable by nagios only",
                           "/etc/nagios4/pryv-token", args, mode)]
 
 
+def parts_lines():
+    """The parts' host variables, commented out: each needs its part of the platform (and --notifications
+    python-socketio on the node), so the operator chooses; the access made here may write to their stream."""
+    return ["# the platform's parts that apps use, a service each (uncomment those this platform runs; they write "
+            "to the stream %s):" % WRITE_STREAM] + ["# " + icinga_var(variable, True) for variable, *_ in PARTS]
+
+
 def nagios_lines(comment, token_file, args, mode):
-    """resource.cfg's token file and the service's check_command; or why Nagios could not read them."""
+    """resource.cfg's token file and the service's check_command, then the parts' (commented out, as on the
+    Icinga 2 host); or why Nagios could not read them."""
+    platform, words = args.domain or args.hostname, option_words(platform_options(args)[1:])
     try:
         return [comment, "$USER11$=%s" % nagios_words([token_file]), "# Nagios, the service's command",
-                "check_command " + nagios_check_command("check_pryv_core" + mode, args.domain or args.hostname,
-                                                        nagios_words(option_words(platform_options(args)[1:])))]
+                "check_command " + nagios_check_command("check_pryv_core" + mode, platform, nagios_words(words)),
+                "# Nagios, the commands of the parts' services, %s (uncomment those this platform runs; "
+                "see nagios/pryv-services.cfg.example):" % ", ".join(name for *_, name in PARTS)] + [
+                "# check_command " + nagios_check_command("check_pryv_%s%s" % (plugin, mode), platform,
+                                                          nagios_words(words + [option]))
+                for _, plugin, option, _ in PARTS]
     except Unwritable as error:
         return ["# Nagios: no lines, as %s: give paths without it" % error]
 

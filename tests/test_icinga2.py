@@ -874,13 +874,17 @@ def pasted(tmp_path_factory):
         sandbox.stop()
 
 
+# the sandbox serves every part; notifications on the DNS-less host only (one namespace form per health account)
+SANDBOX_PARTS = ["pryv-auth-request", *CORE_PARTS]
+
+
 def test_sandbox_config_pasted_into_icinga2_gives_every_service_ok(pasted):
     names = sorted(pasted.services())
     assert names == sorted("%s!%s" % (host, service) for host, services in (
         ("pryv-sandbox-dns-mode", ["pryv-dns", "pryv-register", "pryv-core", "pryv-hostings", "pryv-service-info",
-                                   "pryv-certificate", "pryv-core-certificate"]),
+                                   "pryv-certificate", "pryv-core-certificate", *SANDBOX_PARTS[:-1]]),
         ("pryv-sandbox-dnsless", ["pryv-register", "pryv-core", "pryv-hostings", "pryv-service-info",
-                                  "pryv-certificate"])) for service in services)
+                                  "pryv-certificate", *SANDBOX_PARTS])) for service in services)
     results = run_checks(pasted, names)
     for name, result in results.items():
         assert (result["exit_status"], result["state"]) == (0, 0), (name, result["output"], result["command"])

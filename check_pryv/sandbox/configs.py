@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from check_pryv.configtext import NOTIFICATION, Macro, icinga_host, nagios_check_command, nagios_define, nagios_words
+from check_pryv.configtext import (NOTIFICATION, PARTS, Macro, icinga_host, nagios_check_command, nagios_define,
+                                   nagios_words)
 
 DNS_HOST, DNSLESS_HOST = "pryv-sandbox-dns-mode", "pryv-sandbox-dnsless"
 
@@ -16,6 +17,8 @@ def icinga2(sandbox):
     platform.append(("pryv_ca_cert", os.path.abspath(sandbox.ca_file)) if sandbox.ca_file else ("pryv_scheme", "http"))
     platform.append(("pryv_core_token_file", os.path.abspath(sandbox.token_file)))
     more = [("pryv_service_info", True)] + ([("pryv_certificate_days", "30,14")] if sandbox.ca_file else [])
+    # the sandbox serves every part; notifications on one host, as one health account joins one namespace form
+    more += [(variable, True) for variable, *_ in PARTS if variable != "pryv_notifications"]
     more.append(NOTIFICATION)
 
     def hostings(dns_mode):  # the hostings open to new accounts, as this sandbox's register lists them
@@ -24,12 +27,13 @@ def icinga2(sandbox):
 
     dns_mode = [("pryv_domain", sandbox.domain), ("pryv_address", Macro("$address$")), *platform,
                 ("pryv_dns_server", ["127.0.0.1"]), ("pryv_dns_port", sandbox.dns_port), *hostings(True), *more]
-    dnsless = [("pryv_hostname", sandbox.hostname), *platform, *hostings(False), *more]
+    dnsless = [("pryv_hostname", sandbox.hostname), *platform, *hostings(False), *more, ("pryv_notifications", True)]
     return "\n".join([
         "/*",
         " * The check_pryv sandbox as Icinga 2 hosts: paste next to pryv-commands.conf and pryv-services.conf.",
         " * Valid while this sandbox runs (fix its ports with --http-port and --dns-port); the icinga user",
-        " * must be able to read the CA and token files (choose --state-dir).",
+        " * must be able to read the CA and token files (choose --state-dir). pryv-notifications on the DNS-less",
+        " * host only: two namespace forms for one health account make one CRITICAL (docs/plugins.rst).",
         " */",
         icinga_host(DNS_HOST, dns_mode),
         "",
@@ -49,7 +53,8 @@ def nagios(sandbox):
               "# sandbox runs (fix its ports with --http-port and --dns-port); the nagios user must be able to\n"
               "# read the CA and token files (choose --state-dir). The core services read the --token-file given\n"
               "# here: their commands name $USER11$ first, so resource.cfg must still set it (to any path: the\n"
-              "# later --token-file wins), as pryv-commands.cfg asks."]
+              "# later --token-file wins), as pryv-commands.cfg asks. Pryv notifications on the DNS-less host\n"
+              "# only: two namespace forms for one health account make one CRITICAL (docs/plugins.rst)."]
     files = {sandbox.ca_file, sandbox.token_file} - {None}
     for host, mode in ((DNS_HOST, "DNS mode"), (DNSLESS_HOST, "DNS-less")):
         blocks.append(nagios_define("host", [
@@ -61,18 +66,29 @@ def nagios(sandbox):
                 continue
             # argv: the program, --domain or --hostname, the platform ($ARG1$), then the options ($ARG2$)
             platform, options = argv[2], [os.path.abspath(a) if a in files else a for a in argv[3:]]
-            blocks.append(nagios_define("service", [
-                ("use", "generic-service"), ("host_name", host),
-                ("service_description", NAGIOS_SERVICES[label.split(",")[0]]),
-                ("check_command", nagios_check_command(NAGIOS_COMMANDS[label], platform, nagios_words(options))),
-                ("max_check_attempts", "3")]))
+            kind = label.split(",")[0]
+            services = [(NAGIOS_SERVICES[kind], options)] + [(name, options + [option]) for _, plugin, option, name
+                                                              in parts(mode) if plugin == kind]
+            for name, words in services:
+                blocks.append(nagios_define("service", [
+                    ("use", "generic-service"), ("host_name", host), ("service_description", name),
+                    ("check_command", nagios_check_command(NAGIOS_COMMANDS[label], platform, nagios_words(words))),
+                    ("max_check_attempts", "3")]))
+        needs = {kind: ",".join(name for _, plugin, _, name in parts(mode) if plugin == kind)
+                 for kind in NAGIOS_SERVICES}
         parents = [("Pryv DNS", "Pryv register,Pryv core")] if mode == "DNS mode" else []
-        for parent, children in parents + [("Pryv register", "Pryv core")]:
+        parents += [("Pryv register", "Pryv core," + needs["register"]), ("Pryv core", needs["core"])]
+        for parent, children in parents:
             blocks.append(nagios_define("servicedependency", [
                 ("host_name", host), ("service_description", parent), ("dependent_host_name", host),
                 ("dependent_service_description", children), ("notification_failure_criteria", "w,u,c"),
                 ("execution_failure_criteria", "n")]))
     return "\n\n".join(blocks)
+
+
+def parts(mode):
+    """The parts a host's services check: all, notifications on the DNS-less host only (as the Icinga 2 hosts)."""
+    return [part for part in PARTS if mode == "DNS-less" or part[0] != "pryv_notifications"]
 
 
 PRINTERS = {"icinga2": icinga2, "nagios": nagios}
