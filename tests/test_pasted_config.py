@@ -154,6 +154,32 @@ def test_setup_lines_for_a_token_on_stdout_are_taken_by_icinga2_and_nagios(sandb
     assert "Checked 1 services." in nagios_accepts(tmp_path / "nagios", nagios_service(command))
 
 
+def test_setup_parts_lines_uncommented_give_their_services_in_icinga2_and_nagios(sandbox, tmp_path):
+    """The platform's parts, printed commented out (the operator chooses): uncommented, icinga2 makes their four
+    services and nagios4 takes their four commands."""
+    token_file = tmp_path / "token"
+    result = run_plugin("check_pryv_setup", *dns_mode_args(sandbox), "--username", "healthmetrics02", "--token-file",
+                        str(token_file), env={"PRYV_PASSWORD": PASSWORD})
+    assert result.returncode == 0, result.stderr
+    lines = pasted_lines(result)
+    parts = [line[2:] for line in lines if line.startswith("# vars.")]
+    assert parts == ["vars.pryv_auth_request = true", "vars.pryv_series = true", "vars.pryv_attachment = true",
+                     "vars.pryv_notifications = true"]
+    host = [line for line in lines if line.startswith("vars.")] + parts
+    services = {props["name"]: props for props in by_type(icinga2_objects(tmp_path / "icinga2", on_a_host(host)),
+                                                           "Service").values()}
+    assert {"pryv-auth-request", "pryv-series", "pryv-attachment", "pryv-notifications"} <= set(services), services
+    commands = [line[2:] for line in lines if line.startswith("# check_command ")]
+    assert [command.rsplit(" ", 1)[1] for command in commands] == [
+        "--auth-request", "--series", "--attachment", "--notifications"]
+    assert commands[0].startswith("check_command check_pryv_register!pryv.test!--username healthmetrics02 ")
+    objects = nagios_service(commands[1]) + "".join(
+        "define service {\n  use generic-service\n  host_name pryv\n  service_description part %d\n  %s\n}\n"
+        % (number, command) for number, command in enumerate(commands))
+    resource = next(line for line in lines if line.startswith("$USER11$="))
+    assert "Checked 5 services." in nagios_accepts(tmp_path / "nagios", objects, [resource])
+
+
 @pytest.mark.parametrize("char, meaning", [(";", "starts a comment"), ("$", "starts a macro"),
                                            ("!", "separates the arguments of check_command")])
 def test_setup_paths_nagios_reads_otherwise_leave_the_nagios_lines_out_saying_why(sandbox, tmp_path, char, meaning):
