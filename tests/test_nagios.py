@@ -261,8 +261,8 @@ def test_nagios_accepts_the_sandbox_printed_config(tmp_path, sandbox_session):
     report = proc.stdout + proc.stderr
     assert proc.returncode == 0, report
     assert re.search(r"Total Warnings:\s+0\b", report) and re.search(r"Total Errors:\s+0\b", report), report
-    assert re.search(r"Checked 12 services\.", report), report  # the parts' too (notifications DNS-less only)
-    assert re.search(r"Checked 11 service dependencies$", report, re.M), report  # each dependent counts
+    assert re.search(r"Checked 10 services\.", report), report  # the parts' too (the core's DNS-less only)
+    assert re.search(r"Checked 9 service dependencies$", report, re.M), report  # each dependent counts
     text = printed.read_text()
     assert "check_pryv_core!%s!--address 127.0.0.1 --port %d" % (sandbox_session.domain, sandbox_session.http_port) in text
     assert sandbox_session.token not in text

@@ -17,8 +17,7 @@ def icinga2(sandbox):
     platform.append(("pryv_ca_cert", os.path.abspath(sandbox.ca_file)) if sandbox.ca_file else ("pryv_scheme", "http"))
     platform.append(("pryv_core_token_file", os.path.abspath(sandbox.token_file)))
     more = [("pryv_service_info", True)] + ([("pryv_certificate_days", "30,14")] if sandbox.ca_file else [])
-    # the sandbox serves every part; notifications on one host, as one health account joins one namespace form
-    more += [(variable, True) for variable, *_ in PARTS if variable != "pryv_notifications"]
+    more += [(variable, True) for variable, plugin, *_ in PARTS if plugin == "register"]
     more.append(NOTIFICATION)
 
     def hostings(dns_mode):  # the hostings open to new accounts, as this sandbox's register lists them
@@ -27,13 +26,14 @@ def icinga2(sandbox):
 
     dns_mode = [("pryv_domain", sandbox.domain), ("pryv_address", Macro("$address$")), *platform,
                 ("pryv_dns_server", ["127.0.0.1"]), ("pryv_dns_port", sandbox.dns_port), *hostings(True), *more]
-    dnsless = [("pryv_hostname", sandbox.hostname), *platform, *hostings(False), *more, ("pryv_notifications", True)]
+    dnsless = [("pryv_hostname", sandbox.hostname), *platform, *hostings(False), *more,
+               *[(variable, True) for variable, plugin, *_ in PARTS if plugin == "core"]]
     return "\n".join([
         "/*",
         " * The check_pryv sandbox as Icinga 2 hosts: paste next to pryv-commands.conf and pryv-services.conf.",
         " * Valid while this sandbox runs (fix its ports with --http-port and --dns-port); the icinga user",
-        " * must be able to read the CA and token files (choose --state-dir). pryv-notifications on the DNS-less",
-        " * host only: two namespace forms for one health account make one CRITICAL (docs/plugins.rst).",
+        " * must be able to read the CA and token files (choose --state-dir). The core's parts on the DNS-less",
+        " * host only: two checks of one health account's parts at once would meet on its one check event.",
         " */",
         icinga_host(DNS_HOST, dns_mode),
         "",
@@ -53,8 +53,8 @@ def nagios(sandbox):
               "# sandbox runs (fix its ports with --http-port and --dns-port); the nagios user must be able to\n"
               "# read the CA and token files (choose --state-dir). The core services read the --token-file given\n"
               "# here: their commands name $USER11$ first, so resource.cfg must still set it (to any path: the\n"
-              "# later --token-file wins), as pryv-commands.cfg asks. Pryv notifications on the DNS-less host\n"
-              "# only: two namespace forms for one health account make one CRITICAL (docs/plugins.rst)."]
+              "# later --token-file wins), as pryv-commands.cfg asks. The core's parts on the DNS-less host only:\n"
+              "# two checks of one health account's parts at once would meet on its one check event."]
     files = {sandbox.ca_file, sandbox.token_file} - {None}
     for host, mode in ((DNS_HOST, "DNS mode"), (DNSLESS_HOST, "DNS-less")):
         blocks.append(nagios_define("host", [
@@ -78,7 +78,7 @@ def nagios(sandbox):
                  for kind in NAGIOS_SERVICES}
         parents = [("Pryv DNS", "Pryv register,Pryv core")] if mode == "DNS mode" else []
         parents += [("Pryv register", "Pryv core," + needs["register"]), ("Pryv core", needs["core"])]
-        for parent, children in parents:
+        for parent, children in (pair for pair in parents if pair[1]):
             blocks.append(nagios_define("servicedependency", [
                 ("host_name", host), ("service_description", parent), ("dependent_host_name", host),
                 ("dependent_service_description", children), ("notification_failure_criteria", "w,u,c"),
@@ -87,8 +87,9 @@ def nagios(sandbox):
 
 
 def parts(mode):
-    """The parts a host's services check: all, notifications on the DNS-less host only (as the Icinga 2 hosts)."""
-    return [part for part in PARTS if mode == "DNS-less" or part[0] != "pryv_notifications"]
+    """The parts a host's services check, as on the Icinga 2 hosts: the core's on the DNS-less host only (the
+    series' one point, the one attachment, the namespace form: one check of the account's parts at a time)."""
+    return [part for part in PARTS if mode == "DNS-less" or part[1] == "register"]
 
 
 PRINTERS = {"icinga2": icinga2, "nagios": nagios}
