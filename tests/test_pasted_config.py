@@ -232,7 +232,7 @@ def test_sandbox_prints_both_formats_to_files_that_icinga2_and_nagios_take(tmp_p
     assert hosts["pryv-sandbox-dns-mode"]["vars"]["notification"] == {"mail": {"groups": ["icingaadmins"]}}
     assert hosts["pryv-sandbox-dnsless"]["vars"]["pryv_ca_cert"] == "%s/ca.pem" % state
     report = nagios_accepts(tmp_path / "nagios", nagios.read_text(encoding="utf-8"))
-    assert re.search(r"Checked 5 services\.", report), report
+    assert re.search(r"Checked 10 services\.", report), report
     assert "# here: their commands name $USER11$ first, so resource.cfg must still set it" in nagios.read_text()
 
 
