@@ -625,8 +625,12 @@ def test_watchdog_ends_a_plugin_whose_alarm_never_comes_within_its_timeout(token
         for name, process in processes.items():
             stdout, stderr = process.communicate(timeout=10)
             assert time.monotonic() - started < 2.5, (name, stdout)
-            assert (process.returncode, stdout, stderr) == (3, "%s UNKNOWN - plugin did not finish within 2s\n"
-                                                            % SERVICE[name], "")
+            # the watchdog also names what blocked: the call, at the stage it was in
+            url = "http://reg.pryv.test:%d/healthmetrics01/check_username" if name == "register" else \
+                "http://healthmetrics01.pryv.test:%d/events?limit=1"
+            assert (process.returncode, stdout, stderr) == (3, "%s UNKNOWN - plugin did not finish within 2s: the call "
+                                                            "to %s, at stage response, blocked\n"
+                                                            % (SERVICE[name], url % server.port), ""), name
 
 
 def test_internal_error_is_unknown_with_a_traceback_only_at_vvv():
