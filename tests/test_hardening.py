@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -707,7 +706,11 @@ def test_first_address_dropping_syns_leaves_time_for_the_second(tmp_path):
 
 # --- 18: a certificate with a malformed SAN entry is still judged on its expiry ---------------------------
 
-def certificate_with_an_8_byte_ip(tmp_path, days):
+def self_signed_server_context(tmp_path, not_before, not_after, alt_names=()):
+    """A TLS server context whose self-signed certificate for reg.pryv.test has this validity and these
+    subjectAltName entries (cryptography's x509 names)."""
+    import ssl
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -715,21 +718,27 @@ def certificate_with_an_8_byte_ip(tmp_path, days):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reg.pryv.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    names = [x509.DNSName("reg.pryv.test"), x509.IPAddress(ipaddress.IPv4Network("10.0.0.0/8"))]  # 8 bytes
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=days))
-                   .add_extension(x509.SubjectAlternativeName(names), critical=False).sign(key, hashes.SHA256()))
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(1).not_valid_before(not_before).not_valid_after(not_after))
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(list(alt_names)), critical=False)
+    certificate = builder.sign(key, hashes.SHA256())
     (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                                          serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption()))
-    import ssl
-
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
     return context
+
+
+def certificate_with_an_8_byte_ip(tmp_path, days):
+    from cryptography import x509
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    names = [x509.DNSName("reg.pryv.test"), x509.IPAddress(ipaddress.IPv4Network("10.0.0.0/8"))]  # 8 bytes
+    return self_signed_server_context(tmp_path, now - datetime.timedelta(days=1), now + datetime.timedelta(days=days),
+                                      names)
 
 
 @pytest.mark.parametrize("days, state, words", [

@@ -20,7 +20,8 @@ from check_pryv.register_info import same_url
 from conftest import cannot, run_plugin
 from faultservers import HTTPFault, answer, http_response, json_answer, pryv_ok
 from realserver import BUILD
-from test_hardening import TOKEN, clean, first_line, http, no_piece, pryv_error, reason_phrase, setup_platform
+from test_hardening import (TOKEN, clean, first_line, http, no_piece, pryv_error, reason_phrase,
+                            self_signed_server_context, setup_platform)
 
 NODE = BUILD / "node" / "bin" / "node"
 
@@ -29,25 +30,7 @@ NODE = BUILD / "node" / "bin" / "node"
 
 def tls_server_context(tmp_path, not_before, not_after):
     """A server context whose self-signed certificate has this validity (cryptography writes UTCTime before 2050)."""
-    import ssl
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reg.pryv.test")])
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(1).not_valid_before(not_before).not_valid_after(not_after)
-                   .sign(key, hashes.SHA256()))
-    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
-    return context
+    return self_signed_server_context(tmp_path, not_before, not_after)
 
 
 def utc(year, month=1, day=1):
