@@ -82,10 +82,20 @@ def build(args, deadline):
 
         resource, contexts = register_info.question(args, client, target, bool(certificate_days))
     else:
-        resource = probe.Call("register", client, target.register_url("%s/check_username" % args.username),
-                              certificate_days=bool(certificate_days))
-        contexts = [RegisterContext(args.username)]
-    contexts.append(plugin.TimeContext(args.warning, args.critical))
+        resource, contexts = username_question(client, target, args.username, bool(certificate_days))
+    return make_check(resource, contexts, certificate_days, args.warning, args.critical)
+
+
+def username_question(client, target, username, certificate_days):
+    """The Resource of the default question, check_username, and its Context."""
+    return (probe.Call("register", client, target.register_url("%s/check_username" % username),
+                       certificate_days=certificate_days), [RegisterContext(username)])
+
+
+def make_check(resource, contexts, certificate_days, warning, critical):
+    """The Check of one question, from parsed values: this plugin's, and check_pryv_platform's register, hostings
+    and service-info."""
+    contexts = contexts + [plugin.TimeContext(warning, critical)]
     if certificate_days:
         contexts.append(probe.CertificateContext(*certificate_days))
     return nagiosplugin.Check(resource, *contexts, plugin.Summary(resource.question, resource.details))

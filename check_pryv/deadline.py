@@ -1,4 +1,5 @@
 """The time a command allows itself; kept apart so that the DNS plugin need not import requests."""
+import _thread
 import contextlib
 import os
 import signal
@@ -29,6 +30,7 @@ class Deadline:
         self.seconds = seconds
         self.started = time.monotonic() - age
         self.expires = self.started + max(0.1, seconds - self.MARGIN)
+        self.thread = _thread.get_ident()  # the one thread a SIGALRM can interrupt: the one that made the deadline
 
     def remaining(self):
         """Seconds left; raises DeadlineExceeded once there are none."""
@@ -43,7 +45,12 @@ class Deadline:
 
         Per-operation timeouts do not bound a body that drips one byte a second; SIGALRM does. The alarm
         covers the network I/O only: once the answer is in, judging and printing it are never interrupted.
+        In another thread (check_pryv_platform runs its checks in threads) Python delivers no signal: there the
+        calls' own timeouts, cut to the time left, bound the I/O, and the main thread stops waiting at the deadline.
         """
+        if _thread.get_ident() != self.thread:
+            yield
+            return
         def expire(*_):
             raise DeadlineExceeded()
 

@@ -56,7 +56,8 @@ class WritePath(nagiosplugin.Resource):
         answer = self.events_read.outcome
         if isinstance(answer, TransportError) or answer.status != 200:  # the events call says what is wrong
             self.lines.append("write path: not tried, the events call failed")
-            yield nagiosplugin.Metric("write", Outcome("skipped"), context="write")
+            yield nagiosplugin.Metric("write", Outcome("skipped", "not tried: the events call failed"),
+                                      context="write")
             return
         try:
             outcome = self.round_trip()
@@ -144,6 +145,25 @@ class WritePath(nagiosplugin.Resource):
 
     def details(self):
         return self.lines
+
+
+def refusal(client, target, username, token, stream):
+    """Why the access may not write to `stream` (None when it may, or when access-info does not say):
+    check_pryv_platform runs the write path by default only for an access with contribute or manage on the stream
+    or on `*`."""
+    try:
+        answer = client.request("GET", target.core_url(username, "access-info"), headers={"Authorization": token})
+    except TransportError:
+        return None  # the write path, tried, says what fails
+    info = answer.json if answer.status == 200 else None
+    if not isinstance(info, dict) or info.get("type") == "personal" or not isinstance(info.get("permissions"), list):
+        return None
+    levels = {p.get("streamId"): p.get("level") for p in info["permissions"] if isinstance(p, dict)}
+    level = levels.get(stream) or levels.get("*")
+    if level in ("contribute", "manage"):
+        return None
+    return "the access has %s on stream %s, not contribute or manage (--write runs it)" % (
+        "'%s'" % one_line(level, 20) if level else "no permission", stream)
 
 
 class WriteContext(nagiosplugin.Context):

@@ -883,10 +883,12 @@ def test_cli_runs_until_sigterm(tmp_path):
 
 def test_cli_demo_runs_every_plugin(tmp_path):
     result = run_cli("--demo", "--state-dir", str(tmp_path))
-    for label in ("dns", "register, DNS mode", "core, DNS mode", "register, DNS-less", "core, DNS-less"):
+    for label in ("dns", "register, DNS mode", "core, DNS mode", "register, DNS-less", "core, DNS-less",
+                  "platform, DNS-less", "platform, DNS mode"):
         assert f"== {label}\n" in result.stdout
-    assert result.stdout.count("exit code: ") == 5
-    assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 5 else 1)
+    assert result.stdout.count("exit code: ") == 7
+    assert result.stdout.count("exit code: 0\n") == 7, result.stdout
+    assert result.returncode == 0
 
 
 def test_cli_without_trustme_says_so_for_https_and_runs_plain_http(tmp_path):
@@ -901,4 +903,4 @@ def test_cli_without_trustme_says_so_for_https_and_runs_plain_http(tmp_path):
                              "installed: pip install 'check_pryv[sandbox]', or run with --scheme http\n")
     assert not (tmp_path / "https" / "token").exists()  # nothing written by a sandbox that did not start
     result = run_cli("--state-dir", str(tmp_path / "http"), "--scheme", "http", "--demo", env=env)
-    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 5), result.stdout + result.stderr
+    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 7), result.stdout + result.stderr

@@ -18,7 +18,7 @@ from .platform import Sandbox
 from .tls import TLSUnavailable
 
 PLUGIN_MODULES = {"check_pryv_dns": "check_pryv.check_dns", "check_pryv_register": "check_pryv.check_register",
-                  "check_pryv_core": "check_pryv.check_core"}
+                  "check_pryv_core": "check_pryv.check_core", "check_pryv_platform": "check_pryv.check_platform"}
 
 EPILOG = """\
 faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HTTP server):
@@ -53,7 +53,7 @@ of faults to change, POST /_sandbox/reset (faults off, data back to the initial 
 examples:
   check_pryv_sandbox                      # HTTPS and DNS on free ports; prints the plugin command lines
   check_pryv_sandbox --fault core=down --fault delay=2
-  check_pryv_sandbox --demo               # run every plugin against the sandbox once, then stop
+  check_pryv_sandbox --demo               # run every plugin (and check_pryv_platform) once, then stop
   check_pryv_sandbox --print-config icinga2 --state-dir /var/lib/pryv-sandbox --http-port 8443 --dns-port 8053
 """
 
@@ -115,7 +115,7 @@ def _banner(sandbox):
         "",
         "Plugin command lines:",
     ]
-    for label, argv in sandbox.command_lines():
+    for label, argv in sandbox.command_lines() + sandbox.platform_command_lines():
         lines += [f"  # {label}", f"  {shlex.join(argv)}"]
     return "\n".join([*lines, "", "Stop with Ctrl-C (SIGINT) or SIGTERM."])
 
@@ -124,7 +124,7 @@ def _demo(sandbox):
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     all_ok = True
-    for label, argv in sandbox.command_lines():
+    for label, argv in sandbox.command_lines() + sandbox.platform_command_lines():
         command = [sys.executable, "-m", PLUGIN_MODULES[argv[0]], *argv[1:]]
         print(f"== {label}\n$ {shlex.join(argv)}", flush=True)  # what an admin types; run from this package
         try:
