@@ -25,12 +25,15 @@ PLUGINS = {
     "check_pryv.check_dns": "dns",
     "check_pryv.check_register": "http",
     "check_pryv.check_core": "http",
+    "check_pryv.check_platform": "platform",
 }
 NEVER = ("check_pryv.sandbox", "check_pryv.provision", "trustme")
 FORBIDDEN = {
     "http": NEVER + ("dns", "check_pryv.check_dns"),
     "dns": NEVER + ("requests", "urllib3", "charset_normalizer", "certifi", "check_pryv.client",
                     "check_pryv.certificate", "check_pryv.check_register", "check_pryv.check_core"),
+    # every check at once: DNS-less, no dnspython (DNS mode's dns check loads it)
+    "platform": NEVER + ("dns", "check_pryv.check_dns"),
 }
 
 # Runs in the child: the module's main() (or just its parser), then, as JSON on the pipe whose descriptor is argv[1]
@@ -133,6 +136,7 @@ RUNS = {
     "check_pryv.check_core": ["--hostname", "localhost", "--port", "{tcp}", "--timeout", "2"],
     "check_pryv.check_dns": ["--domain", "pryv.test", "--server", "127.0.0.1", "--port", "{udp}",
                              "--timeout", "2"],
+    "check_pryv.check_platform": ["--hostname", "localhost", "--port", "{tcp}", "--timeout", "2"],
 }
 
 
