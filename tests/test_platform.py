@@ -233,3 +233,31 @@ def on_terminal(sb, env):
 def test_platform_colours_on_a_terminal_only_without_no_color(healthy):
     assert "\033[32mOK      \033[0m" in on_terminal(healthy, {})
     assert "\033[" not in on_terminal(healthy, {"NO_COLOR": "1"})
+
+
+def reader_token_file(sb, tmp_path):
+    """A token file of a shared access with `read` on every stream, made with the account's personal token."""
+    import requests
+
+    base = "https://localhost:%d/%s/" % (sb.http_port, sb.username)
+    login = requests.post(base + "auth/login", verify=sb.ca_file, headers={"Origin": "https://localhost"}, timeout=10,
+                          json={"username": sb.username, "password": sb.password, "appId": "check-pryv-tests"})
+    made = requests.post(base + "accesses", verify=sb.ca_file, headers={"Authorization": login.json()["token"]},
+                         json={"name": "reader", "permissions": [{"streamId": "*", "level": "read"}]}, timeout=10)
+    assert made.status_code == 201, made.text
+    path = tmp_path / "reader.token"
+    path.write_text(made.json()["access"]["token"])
+    return str(path)
+
+
+def test_platform_write_runs_by_default_only_when_the_access_may_write(healthy, tmp_path):
+    reader = reader_token_file(healthy, tmp_path)
+    result = run_plugin("check_pryv_platform", *dnsless_args(healthy), "--token-file", reader)
+    assert result.returncode == 0, result.stdout
+    assert first_line(result).startswith("PRYV_PLATFORM OK - 5 checks OK: register, hostings, service-info, core, "
+                                         "certificate | ")
+    assert rows(result)["write"] == ("not run", "the access has 'read' on stream check-pryv, not contribute or "
+                                                "manage (--write runs it)")
+    asked = run_plugin("check_pryv_platform", *dnsless_args(healthy), "--token-file", reader, "--write")
+    assert asked.returncode == 2, asked.stdout
+    assert first_line(asked).startswith("PRYV_PLATFORM CRITICAL - write: creating the stream refused: 403 forbidden")
