@@ -45,7 +45,9 @@ SERVICE = "PRYV_PLATFORM"
 # How the first line ranks the checks' states: a broken part (CRITICAL) before a check that could not judge.
 SEVERITY = {nagiosplugin.Ok: 0, nagiosplugin.Warn: 1, nagiosplugin.Unknown: 2, nagiosplugin.Critical: 3}
 COLOURS = {nagiosplugin.Ok: "32", nagiosplugin.Warn: "33", nagiosplugin.Unknown: "35", nagiosplugin.Critical: "31"}
-GRACE = 0.1  # seconds the checks get past the deadline to report their own time-out, before the watchdog's
+# The checks' deadline comes this much before the run's: time for their threads to word their own time-outs (a
+# few exceptions through requests' wrappers each, at once, on a busy machine), and the main thread's to print.
+EARLY = 0.2
 
 
 # ---- the checks: each makes its plugin's Check from the values parsed here
@@ -182,8 +184,8 @@ class Run:
     """One run of check_pryv_platform: the platform, the token, the checks and their rows."""
 
     def __init__(self, args, deadline):
-        self.args, self.deadline = args, deadline
-        self.target, self.client = probe.platform(args, deadline)
+        self.args, self.run_deadline, self.deadline = args, deadline, deadline.earlier(EARLY)
+        self.target, self.client = probe.platform(args, self.deadline)
         self.token = self.token_problem = None
         try:
             self.token = check_core.read_token(args)
@@ -233,14 +235,16 @@ class Run:
         threads = [threading.Thread(target=self.run_chain, args=(chain,), daemon=True) for chain in chains]
         for thread in threads:
             thread.start()
-        until = self.deadline.expires + GRACE
         for thread in threads:
-            thread.join(max(0.0, until - time.monotonic()))
+            thread.join(max(0.0, self.run_deadline.expires - time.monotonic()))
         self.seconds = time.monotonic() - started
-        for name in self.chains:
-            row = self.rows[name]
+        for name in self.chains:  # in the order of the chains: a check after one that did not finish was not tried
+            row, after = self.rows[name], PARTS[name].after
             if row.result is None and row.not_run is None:
-                row.set(nagiosplugin.Critical, "did not finish within %ds" % self.args.timeout, self.seconds)
+                if after and (self.rows[after].result or (None,))[0] in (nagiosplugin.Critical, nagiosplugin.Unknown):
+                    row.not_run = "not tried: %s did not finish" % after
+                else:
+                    row.set(nagiosplugin.Critical, "did not finish within %ds" % self.args.timeout, self.seconds)
         return self
 
     def run_chain(self, chain):

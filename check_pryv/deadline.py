@@ -32,6 +32,14 @@ class Deadline:
         self.expires = self.started + max(0.1, seconds - self.MARGIN)
         self.thread = _thread.get_ident()  # the one thread a SIGALRM can interrupt: the one that made the deadline
 
+    def earlier(self, seconds):
+        """The same deadline, `seconds` earlier: for work in threads whose results must still be reported, and
+        printed, before this one passes (check_pryv_platform's checks)."""
+        earlier = Deadline(self.seconds)
+        earlier.started, earlier.thread = self.started, self.thread
+        earlier.expires = self.expires - seconds
+        return earlier
+
     def remaining(self):
         """Seconds left; raises DeadlineExceeded once there are none."""
         left = self.expires - time.monotonic()

@@ -261,3 +261,19 @@ def test_platform_write_runs_by_default_only_when_the_access_may_write(healthy, 
     asked = run_plugin("check_pryv_platform", *dnsless_args(healthy), "--token-file", reader, "--write")
     assert asked.returncode == 2, asked.stdout
     assert first_line(asked).startswith("PRYV_PLATFORM CRITICAL - write: creating the stream refused: 403 forbidden")
+
+
+def test_platform_body_that_drips_ends_within_the_timeout():
+    """A body that drips one byte a second keeps a read going past any per-call timeout: the main thread stops
+    waiting at the deadline and reports that check, still in time."""
+    from faultservers import HTTPFault, drip
+
+    with HTTPFault(drip) as server:
+        started = time.monotonic()
+        result = run_plugin("check_pryv_platform", "--hostname", "localhost", "--address", "127.0.0.1", "--port",
+                            str(server.port), "--scheme", "http", "--checks", "register", "--timeout", "3")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith("PRYV_PLATFORM CRITICAL - register: did not finish within 3s | time="), \
+        result.stdout
+    assert elapsed < 3.1
