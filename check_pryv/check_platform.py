@@ -63,26 +63,30 @@ def dns_check(run):
                                 args.warning, args.critical, run.deadline)
 
 
+def register_question(run, resource, contexts):
+    """A question to the register, as check_pryv_register makes its Check (no --certificate-days: the certificate
+    check judges it)."""
+    from check_pryv import check_register
+
+    return check_register.make_check(resource, contexts, None, run.args.warning, run.args.critical)
+
+
 def register_check(run):
     from check_pryv import check_register
 
-    return check_register.make_check(*check_register.username_question(run.client, run.target, run.args.username,
-                                                                        False), None, run.args.warning,
-                                     run.args.critical)
+    return register_question(run, *check_register.username_question(run.client, run.target, run.args.username, False))
 
 
 def hostings_check(run):
-    from check_pryv import check_register, register_info
+    from check_pryv import register_info
 
-    return check_register.make_check(*register_info.hostings_question(run.client, run.target, [], False), None,
-                                     run.args.warning, run.args.critical)
+    return register_question(run, *register_info.hostings_question(run.client, run.target, [], False))
 
 
 def service_info_check(run):
-    from check_pryv import check_register, register_info
+    from check_pryv import register_info
 
-    return check_register.make_check(*register_info.service_info_question(run.client, run.target, False), None,
-                                     run.args.warning, run.args.critical)
+    return register_question(run, *register_info.service_info_question(run.client, run.target, False))
 
 
 def core_check(run):
@@ -119,6 +123,8 @@ class ReachedContext(nagiosplugin.Context):
 
 
 class CertificateSummary(plugin.Summary):
+    """OK: whose certificate, and the days it has left."""
+
     def ok(self, results):
         resource = results["certificate"].resource
         if "certificate_days" not in results or resource.certificate is None:
