@@ -177,13 +177,22 @@ PARTS = {part.name: part for part in (
 
 class Row:
     """One check's line of the table: its result (state, message, seconds, perfdata, details) once it has one,
-    or why it did not run."""
+    or why it did not run; `done` is set once either is known."""
 
     def __init__(self, name):
-        self.name, self.result, self.not_run = name, None, None
+        self.name, self.result, self.not_run, self.done = name, None, None, threading.Event()
 
     def set(self, state, message, seconds, perfdata=(), details=()):
         self.result = (state, plugin.printable(message or ""), seconds, list(perfdata), list(details))
+        self.done.set()
+
+    def skip(self, reason):
+        self.not_run = reason
+        self.done.set()
+
+    @property
+    def failed(self):
+        return self.result is not None and self.result[0] in (nagiosplugin.Critical, nagiosplugin.Unknown)
 
 
 class Run:
@@ -198,11 +207,11 @@ class Run:
             secret.add(self.token)
         except options.UsageError as error:
             self.token_problem = str(error)
-        self.resources, self.rows, self.chains = {}, {}, {}
+        self.resources, self.rows, self.checks = {}, {}, {}
         self.seconds = 0.0
 
     def plan(self):
-        """Make the Check of each check to run, in chains of checks run one after the other, a thread each."""
+        """Make the Check of each check to run (the checks a check runs after first)."""
         explicit = self.args.checks
         asked = set(explicit or ()) | ({"write"} if self.args.write else set())
         for name in list(asked):  # a check run after another asks for that one too
@@ -218,64 +227,68 @@ class Run:
                 raise options.UsageError("--checks %s does not apply: %s" % (part.name, reason))
             if not reason and part.token and not self.token and part.unless_asked and part.name not in asked:
                 reason = "no access token"
-            if not reason and part.after and part.after not in self.chains:
+            if not reason and part.after and part.after not in self.checks:
                 reason = "not tried: %s did not run" % part.after
             if reason:
-                row.not_run = reason
+                row.skip(reason)
             elif part.token and not self.token:
                 row.set(nagiosplugin.Unknown, self.token_problem, 0.0)
             else:
                 try:
-                    check = part.make(self)
+                    self.checks[part.name] = (part.make(self), part.name in asked)
                 except options.UsageError as error:  # a check that cannot run here (no name server for dns, say)
                     row.set(nagiosplugin.Unknown, str(error), 0.0)
-                    continue
-                chain = self.chains[part.after] if part.after else []
-                chain.append((part, check, part.name in asked))
-                self.chains[part.name] = chain
 
     def run(self):
-        """Each chain of checks in its own thread; stop waiting at the deadline."""
+        """Each check in a thread of its own, those that run after another once it is done; stop waiting at the
+        deadline."""
         started = time.monotonic()
-        chains = {id(chain): chain for chain in self.chains.values()}.values()
-        threads = [threading.Thread(target=self.run_chain, args=(chain,), daemon=True) for chain in chains]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(max(0.0, self.run_deadline.expires - time.monotonic()))
+        for name in self.checks:
+            if not PARTS[name].after:
+                self.start(name)
+        for name in self.checks:
+            self.rows[name].done.wait(max(0.0, self.run_deadline.expires - time.monotonic()))
         self.seconds = time.monotonic() - started
-        for name in self.chains:  # in the order of the chains: a check after one that did not finish was not tried
+        for name in self.checks:  # in the table's order: a check after one that did not finish was not tried
             row, after = self.rows[name], PARTS[name].after
-            if row.result is None and row.not_run is None:
-                if after and (self.rows[after].result or (None,))[0] in (nagiosplugin.Critical, nagiosplugin.Unknown):
-                    row.not_run = "not tried: %s did not finish" % after
+            if not row.done.is_set():
+                if after and not self.rows[after].result:
+                    row.skip("not tried: %s did not finish" % after)
                 else:
                     row.set(nagiosplugin.Critical, "did not finish within %ds" % self.args.timeout, self.seconds)
         return self
 
-    def run_chain(self, chain):
-        failed = None
-        for part, check, asked in chain:
-            row, started = self.rows[part.name], time.monotonic()
-            if failed:
-                row.not_run = "not tried: %s failed" % failed
-                continue
-            try:
-                reason = None if asked or not part.unless_asked else part.unless_asked(self)
-                if reason:
-                    row.not_run = reason
-                    continue
+    def start(self, name):
+        threading.Thread(target=self.run_check, args=(name,), daemon=True).start()
+
+    def run_check(self, name):
+        """Run one check and record its row; then start the checks that run after it, or say why they do not."""
+        (check, asked), part, row = self.checks[name], PARTS[name], self.rows[name]
+        started = time.monotonic()
+        try:
+            reason = None if asked or not part.unless_asked else part.unless_asked(self)
+            if reason:
+                row.skip(reason)
+            else:
                 check()
                 row.set(check.state, check.summary_str, time.monotonic() - started, check.perfdata,
                         check.verbose_str if self.args.verbose else ())
-            except DeadlineExceeded:
-                row.set(nagiosplugin.Critical, "timed out after %.1fs" % (time.monotonic() - started),
-                        time.monotonic() - started)
-            except Exception as error:  # a bug of ours: this check is UNKNOWN, the others still report
-                row.set(nagiosplugin.Unknown, "internal error: %s: %s" % (type(error).__name__, error),
-                        time.monotonic() - started)
-            if row.result[0] in (nagiosplugin.Critical, nagiosplugin.Unknown):
-                failed = part.name
+        except DeadlineExceeded:
+            row.set(nagiosplugin.Critical, "timed out after %.1fs" % (time.monotonic() - started),
+                    time.monotonic() - started)
+        except Exception as error:  # a bug of ours: this check is UNKNOWN, the others still report
+            row.set(nagiosplugin.Unknown, "internal error: %s: %s" % (type(error).__name__, error),
+                    time.monotonic() - started)
+        for after in (other for other in self.checks if PARTS[other].after == name):
+            if row.failed or row.not_run:
+                self.skip_after(after, "not tried: %s %s" % (name, "failed" if row.failed else "did not run"))
+            else:
+                self.start(after)
+
+    def skip_after(self, name, reason):
+        self.rows[name].skip(reason)
+        for after in (other for other in self.checks if PARTS[other].after == name):
+            self.skip_after(after, reason)
 
 
 def build(args, deadline):
