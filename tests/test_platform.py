@@ -277,3 +277,20 @@ def test_platform_body_that_drips_ends_within_the_timeout():
     assert first_line(result).startswith("PRYV_PLATFORM CRITICAL - register: did not finish within 3s | time="), \
         result.stdout
     assert elapsed < 3.1
+
+
+def test_platform_sigterm_while_the_checks_wait_gets_the_line():
+    """Icinga's SIGTERM reaches the main thread while it waits for the checks' threads: one line, UNKNOWN."""
+    from faultservers import HTTPFault, silent
+
+    with HTTPFault(silent) as server:
+        process = subprocess.Popen([plugin_path("check_pryv_platform"), "--hostname", "localhost", "--address",
+                                    "127.0.0.1", "--port", str(server.port), "--scheme", "http", "--checks",
+                                    "register,hostings", "--timeout", "20"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while len(server.connections) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=5)
+    assert (stdout, stderr, process.returncode) == ("PRYV_PLATFORM UNKNOWN - terminated by SIGTERM\n", "", 3)
