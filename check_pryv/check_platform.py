@@ -105,9 +105,14 @@ def write_check(run):
 
 
 def write_refusal(run):
-    from check_pryv import write
+    """Why a default run leaves out a check that writes to --write-stream: asked once per run (access-info)."""
+    with run.lock:
+        if "refusal" not in run.resources:
+            from check_pryv import write
 
-    return write.refusal(run.client, run.target, run.args.username, run.token, run.args.write_stream)
+            run.resources["refusal"] = write.refusal(run.client, run.target, run.args.username, run.token,
+                                                     run.args.write_stream)
+        return run.resources["refusal"]
 
 
 class ReachedContext(nagiosplugin.Context):
@@ -207,7 +212,7 @@ class Run:
             secret.add(self.token)
         except options.UsageError as error:
             self.token_problem = str(error)
-        self.resources, self.rows, self.checks = {}, {}, {}
+        self.resources, self.rows, self.checks, self.lock = {}, {}, {}, threading.Lock()
         self.seconds = 0.0
 
     def plan(self):
