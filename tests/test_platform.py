@@ -134,7 +134,7 @@ def test_platform_checks_run_concurrently(healthy):
     total = float(re.search(r" time=(\d+\.?\d*)s;;;0;10$", first_line(result)).group(1))
     each = [float(x) for x in re.findall(r"(?:register|service_info)_time=(\d+\.?\d*)s", first_line(result))]
     assert len(each) == 2 and min(each) >= 0.3, first_line(result)
-    assert 0.3 <= total < 0.5, first_line(result)  # one after the other would be over 0.6
+    assert 0.3 <= total < 0.58, first_line(result)  # one after the other: over 0.6 (two delays of 0.3 s)
     assert elapsed < 1.5
 
 
