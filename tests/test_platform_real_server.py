@@ -74,3 +74,12 @@ def test_real_platform_register_that_lost_the_account_is_named(real_server, tmp_
     assert first_line(result).startswith(
         'PRYV_PLATFORM CRITICAL - core: unknown user (404 unknown-resource): Unknown user "%s"; register: register '
         "answers but no longer knows %s (reserved: false) | " % (gone, gone)), result.stdout
+
+
+def test_real_platform_without_token_names_core(real_server, token_file):
+    result = run_plugin("check_pryv_platform", *real_server.dnsless_args(), "--username", USER)
+    assert result.returncode == 3, result.stdout
+    assert first_line(result).startswith("PRYV_PLATFORM UNKNOWN - core: no access token: give --token-file FILE or "
+                                         "set PRYV_ACCESS_TOKEN | register_time="), result.stdout
+    assert re.search(r"\nwrite +not run +- +no access token\n", result.stdout), result.stdout
+    assert re.search(r"\nregister +OK ", result.stdout), result.stdout
