@@ -166,11 +166,7 @@ def make_parser():
                         help="WARNING when the API version the core reports does not start with PREFIX "
                              "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
     add_write_options(parser)
-    parser.add_argument_group("notifications (--notifications)").add_argument(
-        "--notifications", action="store_true",
-        help="also check socket.io notifications: join the user's namespace over WebSocket as the official JS client "
-             "does, change the event of --write-stream, and expect eventsChanged within the deadline (needs "
-             "python-socketio: pip install 'check_pryv[notifications]', or Debian's python3-socketio)")
+    add_notifications_option(parser)
     return parser
 
 
@@ -229,6 +225,15 @@ def add_write_options(parser):
                             "read it back with its read token, compare size and sha256, remove the previous one (at "
                             "most two exist); perfdata attachment_time")
     return group
+
+
+def add_notifications_option(parser):
+    """--notifications; check_pryv.notifications, and python-socketio, load only with it."""
+    parser.add_argument_group("notifications (--notifications)").add_argument(
+        "--notifications", action="store_true",
+        help="also check socket.io notifications: join the user's namespace over WebSocket as the official JS client "
+             "does, change the event of --write-stream, and expect eventsChanged within the deadline (needs "
+             "python-socketio: pip install 'check_pryv[notifications]', or Debian's python3-socketio)")
 
 
 def stream_id(text):

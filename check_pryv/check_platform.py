@@ -8,15 +8,22 @@ the one --timeout. Each check is the very Resource, Contexts and Summary its plu
   register      check_pryv_register: the register still knows the health account
   hostings      check_pryv_register --hostings
   service-info  check_pryv_register --service-info
+  auth-request  check_pryv_register --auth-request: an app sign-in request, stored and polled
   core          check_pryv_core: the core serves the account's events with the token
-  write         check_pryv_core --write: the core saves a value and gives it back (after core, in its thread)
+  write         check_pryv_core --write: the core saves a value and gives it back
+  series        check_pryv_core --series: the HFS writes a series point and gives it back
+  attachment    check_pryv_core --attachment: the file storage keeps an attachment and serves it back
+  notifications check_pryv_core --notifications: socket.io tells a client of a change
+                (write, series, attachment and notifications: the core's parts, after core in its thread, one
+                after the other, as check_pryv_core runs them: they share the check event)
   certificate   the server certificate the register's service/info call got, judged as --certificate-days does
                 (HTTPS only)
 
 By default every check that applies to the platform runs: dns only in DNS mode, certificate only over HTTPS,
-write only when asked (--write, or named in --checks) or when the access may write to --write-stream
-(access-info says contribute or manage on it or on *); the table says why a check did not run. Asking for write
-runs core too. An unknown name in --checks is UNKNOWN, naming it.
+series only when service/info does not say noHF, notifications only with python-socketio installed, and the
+core's parts only when asked (--write, --series, --attachment, --notifications, or named in --checks) or when the
+access may write to --write-stream (access-info says contribute or manage on it or on *); the table says why a
+check did not run. Asking for a part of the core runs core too. An unknown name in --checks is UNKNOWN, naming it.
 
 First line: `PRYV_PLATFORM <worst state> - ` and the checks that are not OK with their reason, worst first
 (CRITICAL, then UNKNOWN, then WARNING), or how many checks are OK. Perfdata: each check's perfdata with its
@@ -29,6 +36,8 @@ Exit code: the worst state; UNKNOWN when no check could run, on a usage error, o
 (no access token for core, say) and none is CRITICAL.
 """
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -38,7 +47,7 @@ import time
 import nagiosplugin
 
 from check_pryv import check_core, options, plugin, probe, secret
-from check_pryv.client import TransportError
+from check_pryv.client import Answer, TransportError
 from check_pryv.deadline import DeadlineExceeded
 
 SERVICE = "PRYV_PLATFORM"
@@ -86,7 +95,15 @@ def hostings_check(run):
 def service_info_check(run):
     from check_pryv import register_info
 
-    return register_question(run, *register_info.service_info_question(run.client, run.target, False))
+    resource, contexts = register_info.service_info_question(run.client, run.target, False)
+    run.resources["service-info"] = resource  # series reads its answer (noHF)
+    return register_question(run, resource, contexts)
+
+
+def auth_request_check(run):
+    from check_pryv import auth_request
+
+    return register_question(run, *auth_request.question(run.args, run.client, run.target, False))
 
 
 def core_check(run):
@@ -96,12 +113,11 @@ def core_check(run):
     return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
 
 
-def write_check(run):
-    from check_pryv import write
-
-    writes = write.WritePath(run.client, run.target, run.args.username, run.token, run.args.write_stream,
-                             run.resources["core"])
-    return nagiosplugin.Check(writes, *write.contexts(run.args), plugin.Summary("write", writes.details))
+def core_part(run, name):
+    """A part of the core (check_core.PARTS: write, series...), as check_pryv_core runs it after its events call."""
+    part = importlib.import_module(dict(check_core.PARTS)[name])
+    resource = part.resource(run.client, run.target, run.args.username, run.token, run.args, run.resources["core"])
+    return nagiosplugin.Check(resource, *part.contexts(run.args), plugin.Summary(part.METRIC, resource.details))
 
 
 def write_refusal(run):
@@ -113,6 +129,32 @@ def write_refusal(run):
             run.resources["refusal"] = write.refusal(run.client, run.target, run.args.username, run.token,
                                                      run.args.write_stream)
         return run.resources["refusal"]
+
+
+def no_hf(run):
+    """Why a default run leaves series out: service/info says features.noHF (a platform without an HFS). Its
+    answer is the service-info check's when that runs (waited for), else asked here."""
+    if "service-info" in run.checks:
+        run.rows["service-info"].done.wait(max(0.0, run.deadline.expires - time.monotonic()))
+        answer = run.resources["service-info"].outcome
+    else:
+        try:
+            answer = run.client.request("GET", run.target.register_url("service/info"))
+        except TransportError:
+            answer = None  # series, tried, says what fails
+    info = answer.json if isinstance(answer, Answer) and answer.status == 200 else None
+    features = info.get("features") if isinstance(info, dict) else None
+    if isinstance(features, dict) and features.get("noHF") is True:
+        return "service/info says noHF (no HFS on this platform)"
+    return write_refusal(run)
+
+
+def without_socketio(run):
+    """Why a default run leaves notifications out: its client, python-socketio, is not installed (asked for, the
+    check is UNKNOWN and says how to install it)."""
+    if importlib.util.find_spec("socketio") is None:
+        return "python-socketio not installed"
+    return write_refusal(run)
 
 
 class ReachedContext(nagiosplugin.Context):
@@ -171,8 +213,11 @@ PARTS = {part.name: part for part in (
     Part("register", register_check),
     Part("hostings", hostings_check),
     Part("service-info", service_info_check),
+    Part("auth-request", auth_request_check),
     Part("core", core_check, token=True),
-    Part("write", write_check, after="core", token=True, unless_asked=write_refusal),
+    *(Part(name, lambda run, name=name: core_part(run, name), after="core", token=True, unless_asked=unless_asked)
+      for name, unless_asked in (("write", write_refusal), ("series", no_hf), ("attachment", write_refusal),
+                                 ("notifications", without_socketio))),
     Part("certificate", certificate_check, applies=plain_http),
 )}
 
@@ -186,6 +231,7 @@ class Row:
 
     def __init__(self, name):
         self.name, self.result, self.not_run, self.done = name, None, None, threading.Event()
+        self.started = False
 
     def set(self, state, message, seconds, perfdata=(), details=()):
         self.result = (state, plugin.printable(message or ""), seconds, list(perfdata), list(details))
@@ -218,7 +264,7 @@ class Run:
     def plan(self):
         """Make the Check of each check to run (the checks a check runs after first)."""
         explicit = self.args.checks
-        asked = set(explicit or ()) | ({"write"} if self.args.write else set())
+        asked = set(explicit or ()) | {name for name, _ in check_core.PARTS if getattr(self.args, name)}
         for name in list(asked):  # a check run after another asks for that one too
             while PARTS[name].after:
                 name = PARTS[name].after
@@ -239,10 +285,7 @@ class Run:
             elif part.token and not self.token:
                 row.set(nagiosplugin.Unknown, self.token_problem, 0.0)
             else:
-                try:
-                    self.checks[part.name] = (part.make(self), part.name in asked)
-                except options.UsageError as error:  # a check that cannot run here (no name server for dns, say)
-                    row.set(nagiosplugin.Unknown, str(error), 0.0)
+                self.checks[part.name] = part.name in asked  # made in its thread, once it runs (imports included)
 
     def run(self):
         """Each check in a thread of its own, those that run after another once it is done; stop waiting at the
@@ -259,6 +302,8 @@ class Run:
             if not row.done.is_set():
                 if after and not self.rows[after].result:
                     row.skip("not tried: %s did not finish" % after)
+                elif not row.started:  # its turn after the other parts of its thread never came
+                    row.skip("not tried: no time left")
                 else:
                     row.set(nagiosplugin.Critical, "did not finish within %ds" % self.args.timeout, self.seconds)
         return self
@@ -267,17 +312,21 @@ class Run:
         threading.Thread(target=self.run_check, args=(name,), daemon=True).start()
 
     def run_check(self, name):
-        """Run one check and record its row; then start the checks that run after it, or say why they do not."""
-        (check, asked), part, row = self.checks[name], PARTS[name], self.rows[name]
-        started = time.monotonic()
+        """Run one check and record its row; then run the checks that run after it, one after the other (the core's
+        parts share the check event, as in check_pryv_core), or say why they do not."""
+        asked, part, row = self.checks[name], PARTS[name], self.rows[name]
+        row.started, started = True, time.monotonic()
         try:
             reason = None if asked or not part.unless_asked else part.unless_asked(self)
             if reason:
-                row.skip(reason)
+                row.skip("%s (--%s runs it)" % (reason, name))  # only the core's parts are left out unless asked
             else:
+                check = part.make(self)
                 check()
                 row.set(check.state, check.summary_str, time.monotonic() - started, check.perfdata,
                         check.verbose_str if self.args.verbose else ())
+        except options.UsageError as error:  # a check that cannot run here (no name server for dns, say)
+            row.set(nagiosplugin.Unknown, str(error), 0.0)
         except DeadlineExceeded:
             row.set(nagiosplugin.Critical, "timed out after %.1fs" % (time.monotonic() - started),
                     time.monotonic() - started)
@@ -288,7 +337,7 @@ class Run:
             if row.failed or row.not_run:
                 self.skip_after(after, "not tried: %s %s" % (name, "failed" if row.failed else "did not run"))
             else:
-                self.start(after)
+                self.run_check(after)
 
     def skip_after(self, name, reason):
         self.rows[name].skip(reason)
@@ -421,6 +470,7 @@ def make_parser():
                         help="the certificate check: WARNING when the certificate has less than WARN days left, "
                              "CRITICAL below CRIT (default: 14,7)")
     check_core.add_write_options(parser)
+    check_core.add_notifications_option(parser)
     return parser
 
 

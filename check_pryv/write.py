@@ -295,7 +295,7 @@ def refusal(client, target, username, token, stream):
     level = levels.get(stream) or levels.get("*")
     if level in ("contribute", "manage"):
         return None
-    return "the access has %s on stream %s, not contribute or manage (--write runs it)" % (
+    return "the access has %s on stream %s, not contribute or manage" % (
         "'%s'" % one_line(level, 20) if level else "no permission", stream)
 
 

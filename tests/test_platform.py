@@ -11,7 +11,8 @@ import pytest
 
 from conftest import dns_mode_args, dnsless_args, plugin_path, run_plugin
 
-ALL = ["dns", "register", "hostings", "service-info", "core", "write", "certificate"]
+ALL = ["dns", "register", "hostings", "service-info", "auth-request", "core", "write", "series", "attachment",
+       "notifications", "certificate"]
 
 
 def dns_args(sb):
@@ -157,13 +158,13 @@ def test_platform_json_is_parsed(healthy):
     data = json.loads(result.stdout)
     assert data["state"] == "CRITICAL"
     checks = {check["name"]: check for check in data["checks"]}
-    assert list(checks) == ["register", "hostings", "service-info", "core", "certificate"]
+    assert list(checks) == ["register", "hostings", "service-info", "auth-request", "core", "certificate"]
     assert checks["core"]["state"] == "CRITICAL"
     assert checks["core"]["message"] == "core answered 502 HTML page '502 Bad Gateway'"
     assert checks["register"]["state"] == "OK" and checks["register"]["seconds"] > 0
     assert any(p.startswith("time=") for p in checks["register"]["perfdata"])
-    assert data["not_run"] == [{"name": "dns", "reason": "DNS-less mode (no DNS of its own)"},
-                               {"name": "write", "reason": "not tried: core failed"}]
+    assert data["not_run"] == [{"name": "dns", "reason": "DNS-less mode (no DNS of its own)"}] + [
+        {"name": name, "reason": "not tried: core failed"} for name in ("write", "series", "attachment", "notifications")]
     assert 0 < data["seconds"] < 10
 
 
@@ -254,10 +255,11 @@ def test_platform_write_runs_by_default_only_when_the_access_may_write(healthy, 
     reader = reader_token_file(healthy, tmp_path)
     result = run_plugin("check_pryv_platform", *dnsless_args(healthy), "--token-file", reader)
     assert result.returncode == 0, result.stdout
-    assert first_line(result).startswith("PRYV_PLATFORM OK - 5 checks OK: register, hostings, service-info, core, "
-                                         "certificate | ")
-    assert rows(result)["write"] == ("not run", "the access has 'read' on stream check-pryv, not contribute or "
-                                                "manage (--write runs it)")
+    assert first_line(result).startswith("PRYV_PLATFORM OK - 6 checks OK: register, hostings, service-info, "
+                                         "auth-request, core, certificate | ")
+    for name in ("write", "series", "attachment", "notifications"):
+        assert rows(result)[name] == ("not run", "the access has 'read' on stream check-pryv, not contribute or "
+                                                 "manage (--%s runs it)" % name)
     asked = run_plugin("check_pryv_platform", *dnsless_args(healthy), "--token-file", reader, "--write")
     assert asked.returncode == 2, asked.stdout
     assert first_line(asked).startswith("PRYV_PLATFORM CRITICAL - write: creating the stream refused: 403 forbidden")
@@ -294,3 +296,36 @@ def test_platform_sigterm_while_the_checks_wait_gets_the_line():
         process.terminate()
         stdout, stderr = process.communicate(timeout=5)
     assert (stdout, stderr, process.returncode) == ("PRYV_PLATFORM UNKNOWN - terminated by SIGTERM\n", "", 3)
+
+
+def test_platform_series_left_out_where_service_info_says_no_hf(healthy):
+    """A platform without an HFS says so in service/info (v2's features.noHF): a default run leaves series out,
+    saying why; asked for, series runs and is CRITICAL (the API's 502)."""
+    healthy.set_faults(hfs="none")
+    result = platform(healthy, mode=dnsless_args)
+    assert result.returncode == 0, result.stdout
+    assert rows(result)["series"] == ("not run", "service/info says noHF (no HFS on this platform) (--series runs it)")
+    assert {rows(result)[name][0] for name in ("write", "attachment", "notifications")} == {"OK"}
+    asked = platform(healthy, "--series", mode=dnsless_args)
+    assert asked.returncode == 2, asked.stdout
+    assert first_line(asked).startswith("PRYV_PLATFORM CRITICAL - series: series: writing the point refused: 502 "
+                                        "unexpected-error: HFS upstream unreachable | "), asked.stdout
+
+
+@pytest.mark.parametrize("fault, check, message", [
+    ({"hfs": "dead"}, "series", "series: writing the point refused: 502 unexpected-error: HFS upstream unreachable"),
+    ({"file_storage": "gone"}, "attachment", "attachment: upload refused: 500 unexpected-error: "),
+    ({"notifications": "upgrade-refused"}, "notifications", "notifications: WebSocket upgrade refused: 400"),
+    ({"auth_request": "failing"}, "auth-request", ""),
+])
+def test_platform_names_the_broken_part_of_the_core(healthy, fault, check, message):
+    """Each of the core's parts (and the app sign-in) runs by default with a token that may write, and is named
+    when its part of the platform is broken; the others stay OK."""
+    healthy.set_faults(**fault)
+    result = platform(healthy, mode=dnsless_args)
+    assert result.returncode == 2, result.stdout
+    assert first_line(result).startswith("PRYV_PLATFORM CRITICAL - %s: %s" % (check, message)), result.stdout
+    table = rows(result)
+    assert table[check][0] == "CRITICAL"
+    assert {state for name, (state, _) in table.items() if name not in (check, "dns")} == {"OK"}, table
+    assert healthy.token not in result.stdout + result.stderr

@@ -44,9 +44,10 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
                                      unexpected-error (as a read-only PostgreSQL gives); loses-writes:
                                      an event update is acknowledged but not kept (a series point
                                      neither; an attachment is listed, its bytes lost)
-  hfs=ok|hung|dead                   the HFS worker (series): hung, the series calls get no answer
+  hfs=ok|hung|dead|none              the HFS worker (series): hung, the series calls get no answer
                                      (until a reset or a stop); dead, the API's 502 "HFS upstream
-                                     unreachable"
+                                     unreachable"; none, a platform without one: that 502, and
+                                     service/info says features.noHF
   file-storage=ok|gone               gone: every attachment upload and read gets 500 unexpected-error
                                      (ENOTDIR, as with the user's attachments directory replaced by a file)
   notifications=ok|upgrade-refused|namespace-refused|silent
