@@ -334,9 +334,10 @@ def test_every_service_has_notes_and_its_links(validated, tmp_path):
                         "pryv-auth-request": "plugins.html#app-sign-in",
                         "pryv-series": "plugins.html#the-hfs-and-the-file-storage-series-attachment",
                         "pryv-attachment": "plugins.html#the-hfs-and-the-file-storage-series-attachment",
-                        "pryv-notifications": "plugins.html#notifications-check-pryv-core-notifications"}
+                        "pryv-notifications": "plugins.html#notifications-check-pryv-core-notifications",
+                        "pryv-platform": "plugins.html#check-pryv-platform-every-check-at-once"}
     # each anchor is a section of docs/plugins.rst (docutils makes `check_pryv_core` into `check-pryv-core`)
-    titles = re.findall(r"^(\S[^\n]*)\n-{3,}$", (REPO / "docs" / "plugins.rst").read_text(), re.M)
+    titles = re.findall(r"^(\S[^\n]*)\n(?:-{3,}|={3,})$", (REPO / "docs" / "plugins.rst").read_text(), re.M)
     anchors = {re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") for title in titles}
     assert {section.split("#")[1] for section in sections.values()} <= anchors, anchors
 

@@ -195,8 +195,10 @@ def test_nagios_accepts_the_shipped_optional_services_uncommented(tmp_path):
     report = proc.stdout + proc.stderr
     assert proc.returncode == 0, report
     assert re.search(r"Total Warnings:\s+0\b", report), report
-    assert re.search(r"Checked 12 services\.", report), report  # 5, 3 beyond the guide, 4 of the platform's parts
+    assert re.search(r"Checked 13 services\.", report), report  # 5, 3 beyond the guide, 4 parts, the platform
     assert re.search(r"Checked 7 service dependencies$", report, re.M), report  # 4, and core -> its 3 parts
+
+
 def example_objects(kind):
     """[{field: value}] of the `define KIND` blocks of pryv-services.cfg.example, the commented-out ones too."""
     text = re.sub(r"(?m)^#(?=define |    |\})", "", SERVICES_EXAMPLE.read_text())
@@ -207,7 +209,7 @@ def example_objects(kind):
 
 def test_example_services_have_notes_links_and_long_output():
     services = [s for s in example_objects("service") if "service_description" in s]
-    assert len(services) == 12
+    assert len(services) == 13
     for service in services:
         assert "First look: " in service["notes"], service
         assert service["notes_url"].startswith("https://monitoring.example.com/check-pryv/plugins.html#"), service
