@@ -24,8 +24,10 @@ def hosts(sb):
                 "pryv_platform_dns_port": str(sb.dns_port), "pryv_timeout": "20"}
     dnsless_vars = {**host_vars(None, dnsless_args(sb)), "pryv_username": sb.username,
                     "pryv_core_token_file": sb.token_file, "pryv_platform": True,
-                    # both hosts are the sandbox's one account, checked at once: a stream each for their writes
-                    "pryv_platform_write_stream": "check-pryv-dnsless"}
+                    # both hosts are the sandbox's one account, checked at once: a stream each for their writes, and
+                    # notifications from one of them (a user's namespace has one form per API worker)
+                    "pryv_platform_write_stream": "check-pryv-dnsless",
+                    "pryv_platform_checks": "register,hostings,service-info,auth-request,core,write,series,attachment"}
     return "\n".join('object Host %s {\n\tcheck_command = "dummy"\n\taddress = "127.0.0.1"\n%s\n}' % (
         q(name), dsl_vars(variables)) for name, variables in ((DNS_HOST, dns_vars), (DNSLESS_HOST, dnsless_vars)))
 
@@ -62,10 +64,12 @@ def test_pryv_platform_service_runs_every_check_then_names_the_rejected_token(pl
     results = run_checks(platform_icinga, SERVICES)
     dns_mode, dnsless = results[SERVICES[0]], results[SERVICES[1]]
     assert dns_mode["exit_status"] == 0, dns_mode["output"]
-    assert dns_mode["output"].startswith("PRYV_PLATFORM OK - 7 checks OK: dns, register, hostings, service-info, "
-                                         "core, write, certificate"), dns_mode["output"]
+    assert dns_mode["output"].startswith("PRYV_PLATFORM OK - 11 checks OK: dns, register, hostings, service-info, "
+                                         "auth-request, core, write, series, attachment, notifications, certificate"
+                                         ), dns_mode["output"]
     assert dnsless["exit_status"] == 0, dnsless["output"]
-    assert dnsless["output"].startswith("PRYV_PLATFORM OK - 6 checks OK: register, "), dnsless["output"]
+    assert dnsless["output"].startswith("PRYV_PLATFORM OK - 8 checks OK: register, "), dnsless["output"]
+    assert "\nnotifications  OK " in dns_mode["output"], dns_mode["output"]  # the long output: the table
     argv = dns_mode["command"]
     assert argv[0] == os.path.join(plugin_dir(), "check_pryv_platform")
     assert argv[argv.index("--timeout") + 1] == "20" and argv[argv.index("--dns-port") + 1] == str(sandbox.dns_port)
