@@ -3,13 +3,14 @@
 
     .venv/bin/python benchmarks/platform.py [--runs 20] [--instructions]
 
-Starts the sandbox (in DNS mode, every hosting available: all seven default checks apply and are OK) with the
+Starts the sandbox (in DNS mode, every hosting available: all eleven default checks apply and are OK) with the
 system-store trust of benchmarks/bench.py, then runs, round-robin, check_pryv_platform with no --checks (dns,
-register, hostings, service-info, core, write, certificate) and the separate runs that ask the same questions:
-check_pryv_dns, check_pryv_register, its --hostings and --service-info, check_pryv_core --write (core and write)
-and check_pryv_register --certificate-days (certificate). It prints the median CPU time (user + system, from
-wait4) and wall time of each, and how the platform run compares with two plugin runs (register and core, the
-issue's target: less) and with all six. With --instructions, it also counts each command's instructions with
+register, hostings, service-info, auth-request, core, write, series, attachment, notifications, certificate) and
+the separate runs that ask the same questions: check_pryv_dns, check_pryv_register, its --hostings,
+--service-info and --auth-request, check_pryv_core with all its parts (core and parts) and check_pryv_register
+--certificate-days (certificate). It prints the median CPU time (user + system, from wait4) and wall time of
+each, and how the platform run compares with two plugin runs (register and core, the issue's target: less) and
+with all seven. With --instructions, it also counts each command's instructions with
 callgrind (one run each; valgrind needed): a figure that does not move with the machine's load.
 """
 import argparse
@@ -31,10 +32,11 @@ def commands(bindir, info):
     platform = dict(info["platform_command_lines"])["platform, DNS mode"]
     platform = platform[:platform.index("--checks")]  # every default check
     separate = [("dns", lines["dns"]), ("register", register), ("hostings", register + ["--hostings"]),
-                ("service-info", register + ["--service-info"]), ("core and write", core + ["--write"]),
+                ("service-info", register + ["--service-info"]), ("auth-request", register + ["--auth-request"]),
+                ("core and parts", core + ["--write", "--series", "--attachment", "--notifications"]),
                 ("certificate", register + ["--certificate-days", "14,7"])]
     return [(label, [os.path.join(bindir, argv[0]), *bench.without_ca_cert(argv[1:])])
-            for label, argv in [("check_pryv_platform (7 checks)", platform)] + separate]
+            for label, argv in [("check_pryv_platform (11 checks)", platform)] + separate]
 
 
 def main(argv=None):
@@ -71,15 +73,15 @@ def main(argv=None):
     rows = [[label, "%.1f" % cpu[label], "%.1f" % wall[label]] + (["%.1f" % (counts[label] / 1e6)] if counts else [])
             for label, _ in cases]
     platform = cases[0][0]
-    two, six = cpu["register"] + cpu["core and write"], sum(cpu[label] for label, _ in cases[1:])
+    two, seven = cpu["register"] + cpu["core and parts"], sum(cpu[label] for label, _ in cases[1:])
     print("check_pryv_platform against separate runs (median of %d runs each, the sandbox in DNS mode)" % args.runs)
     print()
     print(bench.table(rows, ["command", "CPU ms", "wall ms"] + (["M instructions"] if counts else [])))
     print()
-    print("platform run: %.1f ms of CPU; two plugin runs (register, core --write): %.1f ms (%.2fx); the six: %.1f ms "
-          "(%.2fx)" % (cpu[platform], two, cpu[platform] / two, six, cpu[platform] / six))
+    print("platform run: %.1f ms of CPU; two plugin runs (register, core with its parts): %.1f ms (%.2fx); the seven: "
+          "%.1f ms (%.2fx)" % (cpu[platform], two, cpu[platform] / two, seven, cpu[platform] / seven))
     if counts:
-        two_count = counts["register"] + counts["core and write"]
+        two_count = counts["register"] + counts["core and parts"]
         print("instructions: platform %.1f M, two plugin runs %.1f M (%.2fx)" % (
             counts[platform] / 1e6, two_count / 1e6, counts[platform] / two_count))
     return 0 if cpu[platform] < two else 1
