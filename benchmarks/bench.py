@@ -99,7 +99,8 @@ def serve_sandbox(state_dir):
         print(json.dumps({"http_port": sandbox.http_port, "dns_port": sandbox.dns_port,
                           "ca_file": sandbox.ca_file, "token_file": sandbox.token_file,
                           "domain": sandbox.domain, "hostname": sandbox.hostname,
-                          "username": sandbox.username, "command_lines": sandbox.command_lines()}), flush=True)
+                          "username": sandbox.username, "command_lines": sandbox.command_lines(),
+                          "platform_command_lines": sandbox.platform_command_lines()}), flush=True)
         for line in sys.stdin:  # {"delay": 0.3} sets faults, {} resets; EOF stops
             faults = json.loads(line)
             if faults:

@@ -153,15 +153,7 @@ def read_token(args):
 def make_parser():
     parser = options.Parser(SERVICE, prog="check_pryv_core", description=__doc__)
     options.add_platform_options(parser)
-    group = parser.add_argument_group("access token")
-    group.add_argument("--token-file", metavar="FILE",
-                       help="read the access token from FILE (one line; keep it mode 0600)")
-    group.add_argument("--token", metavar="TOKEN",
-                       help="the access token itself: VISIBLE IN THE PROCESS LIST, prefer --token-file "
-                            "or the PRYV_ACCESS_TOKEN environment variable")
-    parser.secret_options.append("--token")
-    parser.secret_files.append("--token-file")
-    parser.secret_variables.append("PRYV_ACCESS_TOKEN")
+    add_token_options(parser)
     options.add_family_options(options.add_connection_options(parser))
     limits = options.add_limit_options(parser)
     limits.add_argument("--skew-warning", type=options.seconds, metavar="SECONDS",
@@ -174,12 +166,22 @@ def make_parser():
                         help="WARNING when the API version the core reports does not start with PREFIX "
                              "(whole components: 1.9 matches 1.9.3-open, not 1.10.0)")
     add_write_options(parser)
-    parser.add_argument_group("notifications (--notifications)").add_argument(
-        "--notifications", action="store_true",
-        help="also check socket.io notifications: join the user's namespace over WebSocket as the official JS client "
-             "does, change the event of --write-stream, and expect eventsChanged within the deadline (needs "
-             "python-socketio: pip install 'check_pryv[notifications]', or Debian's python3-socketio)")
+    add_notifications_option(parser)
     return parser
+
+
+def add_token_options(parser):
+    """--token-file and --token (and PRYV_ACCESS_TOKEN), known to the parser as secrets; read by read_token."""
+    group = parser.add_argument_group("access token")
+    group.add_argument("--token-file", metavar="FILE",
+                       help="read the access token from FILE (one line; keep it mode 0600)")
+    group.add_argument("--token", metavar="TOKEN",
+                       help="the access token itself: VISIBLE IN THE PROCESS LIST, prefer --token-file "
+                            "or the PRYV_ACCESS_TOKEN environment variable")
+    parser.secret_options.append("--token")
+    parser.secret_files.append("--token-file")
+    parser.secret_variables.append("PRYV_ACCESS_TOKEN")
+    return group
 
 
 # The platform parts a core check can also exercise, each asked by its option (the first of the pair) and run by its
@@ -225,6 +227,15 @@ def add_write_options(parser):
     return group
 
 
+def add_notifications_option(parser):
+    """--notifications; check_pryv.notifications, and python-socketio, load only with it."""
+    parser.add_argument_group("notifications (--notifications)").add_argument(
+        "--notifications", action="store_true",
+        help="also check socket.io notifications: join the user's namespace over WebSocket as the official JS client "
+             "does, change the event of --write-stream, and expect eventsChanged within the deadline (needs "
+             "python-socketio: pip install 'check_pryv[notifications]', or Debian's python3-socketio)")
+
+
 def stream_id(text):
     """A stream id that every Pryv.io version takes: lower-case letters, digits and '-', up to 100. Its default
     is checked on every run: a set of characters (options.is_stream_id), not a pattern to compile."""
@@ -238,14 +249,9 @@ def build(args, deadline):
     secret.add(token)
     certificate_days = options.certificate_days(args)
     target, client = probe.platform(args, deadline)
-    resource = Core(client, target, args.username, token, bool(certificate_days), bool(args.expect_api_version))
-    contexts = [CoreContext(), plugin.TimeContext(args.warning, args.critical),
-                plugin.SkewContext(args.skew_warning, args.skew_critical)]
-    contexts += probe.phase_contexts(args, resource)
-    if certificate_days:
-        contexts.append(probe.CertificateContext(*certificate_days))
-    if args.expect_api_version:
-        contexts.append(ApiVersionContext(args.expect_api_version))
+    resource, contexts = events_question(client, target, args.username, token, args.warning, args.critical,
+                                         args.skew_warning, args.skew_critical, certificate_days,
+                                         args.expect_api_version, args.extended_perfdata)
     parts = [importlib.import_module(module) for option, module in PARTS if getattr(args, option)]
     if not parts:
         return nagiosplugin.Check(resource, *contexts, plugin.Summary("core", resource.details))
@@ -256,6 +262,20 @@ def build(args, deadline):
         return [line for measure in measured for line in measure.details()]
 
     return nagiosplugin.Check(*measured, *judging, plugin.Summary("core", details, [part.METRIC for part in parts]))
+
+
+def events_question(client, target, username, token, warning, critical, skew_warning=None, skew_critical=None,
+                    certificate_days=None, api_version=None, extended_perfdata=False):
+    """The Resource of the events call, and the Contexts that judge it, from parsed values: this plugin's, and
+    check_pryv_platform's core."""
+    resource = Core(client, target, username, token, bool(certificate_days), bool(api_version))
+    contexts = [CoreContext(), plugin.TimeContext(warning, critical), plugin.SkewContext(skew_warning, skew_critical)]
+    contexts += probe.phase_contexts(extended_perfdata, resource)
+    if certificate_days:
+        contexts.append(probe.CertificateContext(*certificate_days))
+    if api_version:
+        contexts.append(ApiVersionContext(api_version))
+    return resource, contexts
 
 
 def main(argv=None):

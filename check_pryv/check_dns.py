@@ -251,9 +251,14 @@ def system_servers(family):
 
 def build(args, deadline):
     servers = options.of_family(args.server, args.family, "--server") if args.server else system_servers(args.family)
-    resource = Resolution("%s.%s" % (args.username, args.domain), servers, args.port, args.record_type, deadline)
-    return nagiosplugin.Check(resource, DnsContext(args.expected_address),
-                              plugin.TimeContext(args.warning, args.critical),
+    return make_check("%s.%s" % (args.username, args.domain), servers, args.port, args.record_type,
+                      args.expected_address, args.warning, args.critical, deadline)
+
+
+def make_check(name, servers, port, record_type, expected, warning, critical, deadline):
+    """The Check of the lookup of `name`, from parsed values: this plugin's, and check_pryv_platform's dns."""
+    resource = Resolution(name, servers, port, record_type, deadline)
+    return nagiosplugin.Check(resource, DnsContext(expected), plugin.TimeContext(warning, critical),
                               plugin.Summary("dns", resource.lookup.details))
 
 

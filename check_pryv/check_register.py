@@ -63,6 +63,8 @@ def answered(answer):
 class Register(probe.Call):
     """Measures: the health account's check_username, then, when that answered, a fresh name's (`database`)."""
 
+    parts = ("database",)
+
     def __init__(self, client, target, username, certificate_days):
         super().__init__("register", client, target.register_url("%s/check_username" % username),
                          certificate_days=certificate_days)
@@ -140,7 +142,6 @@ def build(args, deadline):
         raise options.UsageError("--hosting NAME applies to --hostings only")
     certificate_days = options.certificate_days(args)
     target, client = probe.platform(args, deadline)
-    parts = ()  # the metrics whose words follow the question's on an OK line
     if args.auth_request:
         from check_pryv import auth_request  # --auth-request only
 
@@ -150,13 +151,24 @@ def build(args, deadline):
 
         resource, contexts = register_info.question(args, client, target, bool(certificate_days))
     else:
-        resource = Register(client, target, args.username, bool(certificate_days))
-        contexts, parts = [RegisterContext(args.username), DatabaseContext()], ("database",)
-    contexts.append(plugin.TimeContext(args.warning, args.critical))  # --auth-request judges its own time
-    contexts += probe.phase_contexts(args, resource)
+        resource, contexts = username_question(client, target, args.username, bool(certificate_days))
+    return make_check(resource, contexts, certificate_days, args.warning, args.critical, args.extended_perfdata)
+
+
+def username_question(client, target, username, certificate_days):
+    """The Resource of the default question, check_username then a fresh name's, and their Contexts."""
+    return Register(client, target, username, certificate_days), [RegisterContext(username), DatabaseContext()]
+
+
+def make_check(resource, contexts, certificate_days, warning, critical, extended_perfdata=False):
+    """The Check of one question, from parsed values: this plugin's, and check_pryv_platform's register, hostings,
+    service-info and auth-request."""
+    contexts = contexts + [plugin.TimeContext(warning, critical)]  # --auth-request judges its own time
+    contexts += probe.phase_contexts(extended_perfdata, resource)
     if certificate_days:
         contexts.append(probe.CertificateContext(*certificate_days))
-    return nagiosplugin.Check(resource, *contexts, plugin.Summary(resource.question, resource.details, parts))
+    return nagiosplugin.Check(resource, *contexts, plugin.Summary(resource.question, resource.details,
+                                                                  resource.parts))
 
 
 def main(argv=None):

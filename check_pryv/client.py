@@ -461,7 +461,10 @@ class Client:
                                  elapsed, proxy=self.proxy) from None
         except (requests.RequestException, OSError) as error:
             elapsed = time.monotonic() - started
-            raise TransportError(call.stage, url, host, port, call.address, _reason(error), elapsed,
+            reason = _reason(error)
+            if reason == "timed out":  # the call's own timeout (in a thread no SIGALRM comes): worded as the alarm's
+                reason = "timed out after %.1fs" % elapsed
+            raise TransportError(call.stage, url, host, port, call.address, reason, elapsed,
                                  self._rejected_certificate(error, call.address, host, port),
                                  proxy=self.proxy) from None
         finally:

@@ -146,14 +146,16 @@ def paste_lines(args, reader):
     mode = "" if args.domain else "_dnsless"
     if args.token_file:
         path = os.path.abspath(args.token_file)
-        return ["# check it now:", core_command(args),
+        return ["# check it now:", core_command(args), "# or every check of the platform at once:",
+                core_command(args, "check_pryv_platform"),
                 "# Icinga 2, on the Host object; the file readable by %s on every node that runs the check:"
                 % reader,
                 *icinga, icinga_var("pryv_core_token_file", path), *parts_lines(),
                 *nagios_lines("# Nagios, in resource.cfg (mode 600): the token file that nagios/pryv-commands.cfg "
                               "reads, readable by %s" % reader, path, args, mode)]
     return ["# the token went to stdout alone; with it in the environment variable PRYV_ACCESS_TOKEN,",
-            "# check it now:", core_command(args),
+            "# check it now:", core_command(args), "# or every check of the platform at once:",
+            core_command(args, "check_pryv_platform"),
             "# Icinga 2, on the Host object (hide *token* custom variables in Icinga Web 2):",
             *icinga, icinga_var("pryv_core_token", "<the token printed on stdout>"), *parts_lines(),
             *nagios_lines("# Nagios, in resource.cfg (mode 600): a file holding the token, readable by nagios only",
@@ -202,11 +204,12 @@ def option_words(pairs):
     return [str(word) for option, value in pairs for word in ([option] if value is True else [option, value])]
 
 
-def core_command(args):
-    """check_pryv_core with the same platform and connection options, ready to run."""
+def core_command(args, command="check_pryv_core"):
+    """check_pryv_core (or check_pryv_platform, every check at once) with the same platform and connection options,
+    ready to run."""
     pairs = platform_options(args)
     pairs += [("--token-file", os.path.abspath(args.token_file))] if args.token_file else []
-    return " ".join(shlex.quote(word) for word in ["check_pryv_core", *option_words(pairs)])
+    return " ".join(shlex.quote(word) for word in [command, *option_words(pairs)])
 
 
 def all_hostings_paste_lines(ready):

@@ -1,4 +1,5 @@
 """The time a command allows itself; kept apart so that the DNS plugin need not import requests."""
+import _thread
 import contextlib
 import os
 import signal
@@ -32,6 +33,15 @@ class Deadline:
         # a function naming what the run is doing, for the last resort's message should it block where the alarm
         # cannot interrupt it (in C code that retries, a hung network mount); None between such steps
         self.doing = None
+        self.thread = _thread.get_ident()  # the one thread a SIGALRM can interrupt: the one that made the deadline
+
+    def earlier(self, seconds):
+        """The same deadline, `seconds` earlier: for work in threads whose results must still be reported, and
+        printed, before this one passes (check_pryv_platform's checks)."""
+        earlier = Deadline(self.seconds)
+        earlier.started, earlier.thread = self.started, self.thread
+        earlier.expires = self.expires - seconds
+        return earlier
 
     def remaining(self):
         """Seconds left; raises DeadlineExceeded once there are none."""
@@ -46,7 +56,12 @@ class Deadline:
 
         Per-operation timeouts do not bound a body that drips one byte a second; SIGALRM does. The alarm
         covers the network I/O only: once the answer is in, judging and printing it are never interrupted.
+        In another thread (check_pryv_platform runs its checks in threads) Python delivers no signal: there the
+        calls' own timeouts, cut to the time left, bound the I/O, and the main thread stops waiting at the deadline.
         """
+        if _thread.get_ident() != self.thread:
+            yield
+            return
         def expire(*_):
             raise DeadlineExceeded()
 

@@ -155,10 +155,12 @@ def _watchdog(delay, service, text, deadline):
     start.exit_with("%s UNKNOWN - %s\n" % (service, printable(text)[:200]), UNKNOWN)
 
 
-def run(service, parser, build, argv=None):
+def run(service, parser, build, argv=None, report=None):
     """Parse arguments, build the Check, run it within the deadline, print, exit.
 
-    `build(args, deadline)` returns a nagiosplugin.Check.
+    `build(args, deadline)` returns a nagiosplugin.Check, which nagiosplugin runs and prints; with `report`,
+    whatever build returned goes to `report(built, args)`, which prints it and returns the exit code
+    (check_pryv_platform, whose checks run in threads: nagiosplugin's Runtime is one per process).
     """
     # Icinga and Nagios end a late plugin with SIGTERM: say so on one line (start.py did it already for the
     # installed commands, before any library loaded).
@@ -193,6 +195,8 @@ def run(service, parser, build, argv=None):
             check = build(args, deadline)
         except options.UsageError as error:
             parser.error(str(error))
+        if report:
+            _leave(report(check, args))
         check.name = service
         check.main(verbose=args.verbose)
     except SystemExit as done:  # nagiosplugin printed the result and exits

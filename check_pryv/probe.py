@@ -26,10 +26,10 @@ def platform(args, deadline):
     return target, Client(deadline, args.tls, address=args.address, family=args.family, proxy=args.proxy)
 
 
-def phase_contexts(args, call):
+def phase_contexts(extended_perfdata, call):
     """--extended-perfdata: has the Call yield its phases, and gives their context (perfdata only, no threshold)."""
-    call.extended_perfdata = args.extended_perfdata
-    return [plugin.TimeContext(None, None, "phase", "phase")] if args.extended_perfdata else []
+    call.extended_perfdata = extended_perfdata
+    return [plugin.TimeContext(None, None, "phase", "phase")] if extended_perfdata else []
 
 
 def tenths(days):
@@ -44,6 +44,8 @@ class Call(nagiosplugin.Resource):
 
     # --extended-perfdata, set by the plugins that have it: the phases of the call as perfdata
     extended_perfdata = False
+    # the metrics, besides `question`, whose words follow the question's on an OK line (plugin.Summary's parts)
+    parts = ()
 
     def __init__(self, question, client, url, headers=None, certificate_days=False):
         self.question, self.client, self.url = question, client, url

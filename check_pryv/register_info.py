@@ -16,8 +16,17 @@ LISTED = 5  # hosting names shown on the first line before "and N more"
 def question(args, client, target, certificate_days):
     """The Resource of the question asked, and the Contexts that judge it."""
     if args.hostings:
-        return (Hostings(client, target.register_url("hostings"), args.hosting, certificate_days),
-                [HostingsContext(), CountContext()])
+        return hostings_question(client, target, args.hosting, certificate_days)
+    return service_info_question(client, target, certificate_days)
+
+
+def hostings_question(client, target, selected, certificate_days):
+    """/hostings, judged for the hostings `selected` (all when none is)."""
+    return (Hostings(client, target.register_url("hostings"), selected, certificate_days),
+            [HostingsContext(), CountContext()])
+
+
+def service_info_question(client, target, certificate_days):
     return ServiceInfo(client, target, certificate_days), [ServiceInfoContext()]
 
 

@@ -40,7 +40,7 @@ def setup_signals(prog):
 
 # The plugins' entry points: their service name, and the module whose main() runs them.
 PLUGINS = {"dns": ("PRYV_DNS", "check_pryv.check_dns"), "register": ("PRYV_REGISTER", "check_pryv.check_register"),
-           "core": ("PRYV_CORE", "check_pryv.check_core")}
+           "core": ("PRYV_CORE", "check_pryv.check_core"), "platform": ("PRYV_PLATFORM", "check_pryv.check_platform")}
 
 
 def _plugin(name):
@@ -59,6 +59,10 @@ def register():
 
 def core():
     _plugin("core")
+
+
+def platform():
+    _plugin("platform")
 
 
 def setup():

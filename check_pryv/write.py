@@ -280,6 +280,25 @@ class WritePath(nagiosplugin.Resource):
         return self.lines
 
 
+def refusal(client, target, username, token, stream):
+    """Why the access may not write to `stream` (None when it may, or when access-info does not say):
+    check_pryv_platform runs the write path by default only for an access with contribute or manage on the stream
+    or on `*`."""
+    try:
+        answer = client.request("GET", target.core_url(username, "access-info"), headers={"Authorization": token})
+    except TransportError:
+        return None  # the write path, tried, says what fails
+    info = answer.json if answer.status == 200 else None
+    if not isinstance(info, dict) or info.get("type") == "personal" or not isinstance(info.get("permissions"), list):
+        return None
+    levels = {p.get("streamId"): p.get("level") for p in info["permissions"] if isinstance(p, dict)}
+    level = levels.get(stream) or levels.get("*")
+    if level in ("contribute", "manage"):
+        return None
+    return "the access has %s on stream %s, not contribute or manage" % (
+        "'%s'" % one_line(level, 20) if level else "no permission", stream)
+
+
 class WriteContext(nagiosplugin.Context):
     """OK when the value round-trips; CRITICAL when the core refused, gave back another value, or lost the event."""
 

@@ -527,6 +527,7 @@ def caught(pid, number):
 @pytest.mark.parametrize("command, expected, code", [
     ("check_pryv_core", ("PRYV_CORE UNKNOWN - terminated by SIGTERM\n", ""), 3),
     ("check_pryv_dns", ("PRYV_DNS UNKNOWN - terminated by SIGTERM\n", ""), 3),
+    ("check_pryv_platform", ("PRYV_PLATFORM UNKNOWN - terminated by SIGTERM\n", ""), 3),
     ("check_pryv_setup", ("", "check_pryv_setup: error: terminated by SIGTERM\n"), 143),
 ])
 def test_sigterm_as_soon_as_a_handler_is_there_gets_the_line(command, expected, code):
@@ -557,7 +558,8 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 @pytest.mark.parametrize("command, library", [("check_pryv_core", "requests"), ("check_pryv_register", "requests"),
-                                              ("check_pryv_dns", "dns"), ("check_pryv_setup", "requests")])
+                                              ("check_pryv_dns", "dns"), ("check_pryv_setup", "requests"),
+                                              ("check_pryv_platform", "requests")])
 def test_signal_handlers_come_before_the_libraries_load(tmp_path, command, library):
     log = tmp_path / "imports"
     subprocess.run([sys.executable, "-c", IMPORT_SPY, str(log), plugin_path(command), "-D", "pryv.test", "-t", "1",

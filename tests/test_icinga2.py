@@ -32,6 +32,9 @@ from daemons import Daemon, free_ports
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "icinga2"
 COMMANDS = {"pryv-dns": "check_pryv_dns", "pryv-register": "check_pryv_register", "pryv-core": "check_pryv_core"}
+# the detailed commands, and pryv-platform (every check at once, an optional service)
+ALL_COMMANDS = dict(COMMANDS, **{"pryv-platform": "check_pryv_platform"})
+WITH_TOKEN = {"pryv-core", "pryv-platform"}
 SHARED_VARS = {"pryv_domain", "pryv_hostname", "pryv_username"}
 # Platform-wide defaults: each command reads them through its own variable (pryv_core_port <- pryv_port).
 PLATFORM_VARS = {"pryv_address", "pryv_port", "pryv_scheme", "pryv_ca_cert", "pryv_insecure", "pryv_timeout"}
@@ -217,12 +220,12 @@ def by_type(objects, kind):
                                                 ("/opt/check_pryv/bin", "/opt/check_pryv/bin")])
 def test_commands_use_pryv_plugin_dir(validated, const, expected_dir):
     commands = by_type(validated[const], "CheckCommand")
-    for name, script in COMMANDS.items():
+    for name, script in ALL_COMMANDS.items():
         assert commands[name]["command"] == [expected_dir + "/" + script]
         assert commands[name]["zone"] == "global-templates"
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(ALL_COMMANDS))
 def test_commands_follow_the_itl_style(validated, name):
     command = by_type(validated[None], "CheckCommand")[name]
     prefix = name.replace("-", "_") + "_"
@@ -237,8 +240,8 @@ def test_commands_follow_the_itl_style(validated, name):
             assert var in SHARED_VARS or var.startswith(prefix), "%s %s: variable %s" % (name, key, var)
         if "set_if" in spec:
             assert "value" not in spec, "%s %s: a flag takes no value" % (name, key)
-    if name == "pryv-core":
-        assert command["env"] == {"PRYV_ACCESS_TOKEN": "$pryv_core_token$"}
+    if name in WITH_TOKEN:
+        assert command["env"] == {"PRYV_ACCESS_TOKEN": "$%stoken$" % prefix}
     else:
         assert not command.get("env")
     # -4/-6 follow the ITL's check_ipv4/check_ipv6, false by default
@@ -247,12 +250,13 @@ def test_commands_follow_the_itl_style(validated, name):
     assert command["vars"]["check_ipv4"] is False and command["vars"]["check_ipv6"] is False
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(ALL_COMMANDS))
 def test_commands_cover_every_plugin_option(validated, name):
-    """Each long option of the plugin's --help has its argument (but --token, which shows in ps)."""
-    proc = subprocess.run([plugin_path(COMMANDS[name]), "--help"], capture_output=True, text=True, timeout=30)
+    """Each long option of the plugin's --help has its argument (but --token, which shows in ps, and
+    check_pryv_platform's --json, for scripts)."""
+    proc = subprocess.run([plugin_path(ALL_COMMANDS[name]), "--help"], capture_output=True, text=True, timeout=30)
     options = set(re.findall(r"^\s+(?:-\w(?: \S+)?, )?(--[a-z][a-z0-9-]*)", proc.stdout, re.M))
-    options -= {"--help", "--version", "--token"}
+    options -= {"--help", "--version", "--token", "--json"}
     assert options, proc.stdout
     assert set(by_type(validated[None], "CheckCommand")[name]["arguments"]) == options
 
@@ -264,7 +268,7 @@ def test_apply_rules_give_the_example_hosts_their_services(validated):
         found.setdefault(props["host_name"], {})[props["name"]] = props
     endpoints = ["agent-zurich.example.com", "agent-lausanne.example.com"]
     opt_in = {"pryv-hostings", "pryv-service-info", "pryv-certificate", "pryv-core-certificate", "pryv-auth-request",
-              "pryv-series", "pryv-attachment", "pryv-notifications"}
+              "pryv-series", "pryv-attachment", "pryv-notifications", "pryv-platform"}
     assert set(found["pryv.example.com"]) == {"pryv-dns", "pryv-register", "pryv-core"} | opt_in  # DNS mode
     assert set(found["pryv.example.org"]) == {"pryv-register", "pryv-core"}  # DNS-less: no DNS check
     remote = {"%s-from-%s" % (c, e) for c in COMMANDS for e in endpoints}
@@ -280,7 +284,7 @@ def test_apply_rules_give_the_example_hosts_their_services(validated):
     assert set(found["both-modes"]) == {"pryv-dns", "pryv-register", "pryv-core"}
     for host in found.values():
         for props in host.values():
-            assert props["check_command"] in COMMANDS and props["zone"] == "master"
+            assert props["check_command"] in ALL_COMMANDS and props["zone"] == "master"
 
 
 def test_dependencies_chain_each_service_to_what_it_needs(validated):
@@ -330,9 +334,10 @@ def test_every_service_has_notes_and_its_links(validated, tmp_path):
                         "pryv-auth-request": "plugins.html#app-sign-in",
                         "pryv-series": "plugins.html#the-hfs-and-the-file-storage-series-attachment",
                         "pryv-attachment": "plugins.html#the-hfs-and-the-file-storage-series-attachment",
-                        "pryv-notifications": "plugins.html#notifications-check-pryv-core-notifications"}
+                        "pryv-notifications": "plugins.html#notifications-check-pryv-core-notifications",
+                        "pryv-platform": "plugins.html#check-pryv-platform-every-check-at-once"}
     # each anchor is a section of docs/plugins.rst (docutils makes `check_pryv_core` into `check-pryv-core`)
-    titles = re.findall(r"^(\S[^\n]*)\n-{3,}$", (REPO / "docs" / "plugins.rst").read_text(), re.M)
+    titles = re.findall(r"^(\S[^\n]*)\n(?:-{3,}|={3,})$", (REPO / "docs" / "plugins.rst").read_text(), re.M)
     anchors = {re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") for title in titles}
     assert {section.split("#")[1] for section in sections.values()} <= anchors, anchors
 

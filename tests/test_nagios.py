@@ -151,14 +151,14 @@ def command_lines():
 
 def test_commands_keep_the_token_off_the_command_line():
     lines = command_lines()
-    assert set(lines) == {"check_pryv_dns", "check_pryv_register", "check_pryv_core",
-                          "check_pryv_register_dnsless", "check_pryv_core_dnsless"}
+    assert set(lines) == {"check_pryv_dns", "check_pryv_register", "check_pryv_core", "check_pryv_platform",
+                          "check_pryv_register_dnsless", "check_pryv_core_dnsless", "check_pryv_platform_dnsless"}
     for name, line in lines.items():
         script = re.sub(r"_dnsless$", "", name)
         assert line.startswith(PLUGIN_DIR_MACRO + "/" + script + " "), line
         assert not re.search(r"--token(\s|=|$)", line), line
         assert set(re.findall(r"\$[A-Z0-9_]+\$", line)) <= {PLUGIN_DIR_MACRO, TOKEN_FILE_MACRO, "$ARG1$", "$ARG2$"}
-        assert ("--token-file %s" % TOKEN_FILE_MACRO in line) == (script == "check_pryv_core"), line
+        assert ("--token-file %s" % TOKEN_FILE_MACRO in line) == (script in ("check_pryv_core", "check_pryv_platform"))
         assert ("--hostname $ARG1$" in line) == name.endswith("_dnsless"), line
     macros = dict(re.findall(r"^(\$USER\d+\$)=(.*)$", RESOURCE_EXAMPLE.read_text(), re.M))
     assert set(macros) == {PLUGIN_DIR_MACRO, TOKEN_FILE_MACRO}
@@ -177,7 +177,7 @@ def test_nagios_accepts_the_shipped_files(tmp_path):
     assert re.search(r"Total Errors:\s+0\b", report), report
     assert re.search(r"Checked 5 services\.", report), report
     assert re.search(r"Checked 2 hosts\.", report), report
-    assert re.search(r"Checked 7 commands\.", report), report  # 2 stock ones, 5 shipped
+    assert re.search(r"Checked 9 commands\.", report), report  # 2 stock ones, 7 shipped
     assert re.search(r"Checked 4 service dependencies$", report, re.M), report  # DNS -> register, core; register -> core
 
 
@@ -195,8 +195,10 @@ def test_nagios_accepts_the_shipped_optional_services_uncommented(tmp_path):
     report = proc.stdout + proc.stderr
     assert proc.returncode == 0, report
     assert re.search(r"Total Warnings:\s+0\b", report), report
-    assert re.search(r"Checked 12 services\.", report), report  # 5, 3 beyond the guide, 4 of the platform's parts
+    assert re.search(r"Checked 13 services\.", report), report  # 5, 3 beyond the guide, 4 parts, the platform
     assert re.search(r"Checked 7 service dependencies$", report, re.M), report  # 4, and core -> its 3 parts
+
+
 def example_objects(kind):
     """[{field: value}] of the `define KIND` blocks of pryv-services.cfg.example, the commented-out ones too."""
     text = re.sub(r"(?m)^#(?=define |    |\})", "", SERVICES_EXAMPLE.read_text())
@@ -207,7 +209,7 @@ def example_objects(kind):
 
 def test_example_services_have_notes_links_and_long_output():
     services = [s for s in example_objects("service") if "service_description" in s]
-    assert len(services) == 12
+    assert len(services) == 13
     for service in services:
         assert "First look: " in service["notes"], service
         assert service["notes_url"].startswith("https://monitoring.example.com/check-pryv/plugins.html#"), service

@@ -14,7 +14,7 @@ from conftest import cannot, require_binary
 from test_icinga2 import by_type, stock_icinga2, validate  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
-PLUGINS = ("check_pryv_dns", "check_pryv_register", "check_pryv_core")
+PLUGINS = ("check_pryv_dns", "check_pryv_register", "check_pryv_core", "check_pryv_platform")
 COMMANDS = PLUGINS + ("check_pryv_setup", "check_pryv_sandbox")
 EXAMPLES = Path("/usr/share/doc/check-pryv/examples")
 ITL_FILE = Path("/usr/share/icinga2/include/plugins-contrib.d/pryv-commands.conf")
@@ -105,4 +105,4 @@ def test_stock_nagios_loads_the_packaged_commands(installed):
     assert "Total Errors:   0" in checked.stdout
     lines = [line.split(None, 1)[1] for line in NAGIOS_FILE.read_text().splitlines()
              if line.strip().startswith("command_line")]
-    assert len(lines) == 5 and all(line.startswith("$USER1$/check_pryv_") for line in lines), lines
+    assert len(lines) == 7 and all(line.startswith("$USER1$/check_pryv_") for line in lines), lines

@@ -886,10 +886,11 @@ def test_cli_runs_until_sigterm(tmp_path):
 def test_cli_demo_runs_every_plugin(tmp_path):
     result = run_cli("--demo", "--state-dir", str(tmp_path))
     for label in ("dns", "register, DNS mode", "core, DNS mode", "register, DNS-less", "core, DNS-less",
-                  "core, DNS-less, every part"):
+                  "core, DNS-less, every part", "platform, DNS-less", "platform, DNS mode"):
         assert f"== {label}\n" in result.stdout
-    assert result.stdout.count("exit code: ") == 6
-    assert result.returncode == (0 if result.stdout.count("exit code: 0\n") == 6 else 1)
+    assert result.stdout.count("exit code: ") == 8
+    assert result.stdout.count("exit code: 0\n") == 8, result.stdout
+    assert result.returncode == 0
     assert re.search(r"^PRYV_CORE OK - .*; first run: stream check-pryv and its event created, read back; series: "
                      r"event created in stream check-pryv, point read back; attachment read back; eventsChanged "
                      r"\d\.\d{3}s after the change \| ", result.stdout,
@@ -908,4 +909,4 @@ def test_cli_without_trustme_says_so_for_https_and_runs_plain_http(tmp_path):
                              "installed: pip install 'check_pryv[sandbox]', or run with --scheme http\n")
     assert not (tmp_path / "https" / "token").exists()  # nothing written by a sandbox that did not start
     result = run_cli("--state-dir", str(tmp_path / "http"), "--scheme", "http", "--demo", env=env)
-    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 6), result.stdout + result.stderr
+    assert (result.returncode, result.stdout.count("exit code: 0\n")) == (0, 8), result.stdout + result.stderr

@@ -112,6 +112,23 @@ def test_setup_paste_lines(sandbox, tmp_path):
     assert token not in result.stderr  # the lines to paste name the file, never the token
 
 
+def test_setup_prints_the_platform_line_that_checks_every_part(sandbox, tmp_path):
+    """The check_pryv_platform line, pasted as printed, runs every check of the platform with the new token: all OK
+    (DNS-less: the sandbox's one hosting; the parts too, since the access made has manage on *)."""
+    token_file = tmp_path / "token"
+    result = setup(sandbox, "--token-file", str(token_file), mode=dnsless_args)
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    words = shlex.split(lines[lines.index("# or every check of the platform at once:") + 1])
+    assert words == ["check_pryv_platform", "--hostname", sandbox.hostname, "--username", NEW_USER, "--port",
+                     str(sandbox.http_port), "--ca-cert", sandbox.ca_file, "--token-file", str(token_file)]
+    checked = run_plugin(*words)
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.startswith("PRYV_PLATFORM OK - 10 checks OK: register, hostings, service-info, auth-request, "
+                                     "core, write, series, attachment, notifications, certificate | ")
+    assert token_of(token_file) not in checked.stdout + result.stderr
+
+
 def test_setup_second_run_gives_same_token_and_changes_nothing(sandbox, tmp_path):
     token_file = tmp_path / "token"
     first = setup(sandbox, "--token-file", str(token_file))

@@ -20,7 +20,7 @@ from .platform import Sandbox
 from .tls import TLSUnavailable
 
 PLUGIN_MODULES = {"check_pryv_dns": "check_pryv.check_dns", "check_pryv_register": "check_pryv.check_register",
-                  "check_pryv_core": "check_pryv.check_core"}
+                  "check_pryv_core": "check_pryv.check_core", "check_pryv_platform": "check_pryv.check_platform"}
 
 EPILOG = """\
 faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HTTP server):
@@ -44,9 +44,10 @@ faults (--fault NAME=VALUE, repeatable; also GET/POST /_sandbox/faults on the HT
                                      unexpected-error (as a read-only PostgreSQL gives); loses-writes:
                                      an event update is acknowledged but not kept (a series point
                                      neither; an attachment is listed, its bytes lost)
-  hfs=ok|hung|dead                   the HFS worker (series): hung, the series calls get no answer
+  hfs=ok|hung|dead|none              the HFS worker (series): hung, the series calls get no answer
                                      (until a reset or a stop); dead, the API's 502 "HFS upstream
-                                     unreachable"
+                                     unreachable"; none, a platform without one: that 502, and
+                                     service/info says features.noHF
   file-storage=ok|gone               gone: every attachment upload and read gets 500 unexpected-error
                                      (ENOTDIR, as with the user's attachments directory replaced by a file)
   notifications=ok|upgrade-refused|namespace-refused|silent
@@ -65,7 +66,7 @@ of faults to change, POST /_sandbox/reset (faults off, data back to the initial 
 examples:
   check_pryv_sandbox                      # HTTPS and DNS on free ports; prints the plugin command lines
   check_pryv_sandbox --fault core=down --fault delay=2
-  check_pryv_sandbox --demo               # run every plugin against the sandbox once, then stop
+  check_pryv_sandbox --demo               # run every plugin (and check_pryv_platform) once, then stop
   check_pryv_sandbox --print-config icinga2 --state-dir /var/lib/pryv-sandbox --http-port 8443 --dns-port 8053
   check_pryv_sandbox --print-config icinga2=pryv-sandbox.conf,nagios=pryv-sandbox.cfg   # both, to files
 """
@@ -142,10 +143,11 @@ PARTS = ["--write", "--series", "--attachment", "--notifications"]
 
 
 def _command_lines(sandbox):
-    """The plugins' command lines, then the DNS-less core's again with every platform part in one run."""
+    """The plugins' command lines, then the DNS-less core's again with every platform part in one run, then
+    check_pryv_platform's."""
     lines = sandbox.command_lines()
     core = next(argv for label, argv in lines if label == "core, DNS-less")
-    return lines + [("core, DNS-less, every part", [*core, *PARTS])]
+    return lines + [("core, DNS-less, every part", [*core, *PARTS])] + sandbox.platform_command_lines()
 
 
 def _demo(sandbox):

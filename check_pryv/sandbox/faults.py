@@ -17,7 +17,7 @@ FAULT_CHOICES = {
     "hostings": ("ok", "all-available", "none-available"),
     "service-info": ("ok", "mismatch", "incomplete"),
     "storage": ("ok", "read-only", "loses-writes"),
-    "hfs": ("ok", "hung", "dead"),
+    "hfs": ("ok", "hung", "dead", "none"),
     "file-storage": ("ok", "gone"),
     "notifications": ("ok", "upgrade-refused", "namespace-refused", "silent"),
     "core-down": ("none", *DNS_MODE_HOSTINGS),

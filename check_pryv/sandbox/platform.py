@@ -153,6 +153,19 @@ class Sandbox(Register, Core, Writes, Series, Attachments, Cores, Zone, Realtime
             lines = [(label, [*argv, "--username", self.username]) for label, argv in lines]
         return lines
 
+    def platform_command_lines(self):
+        """(label, argv) of the check_pryv_platform lines that check this sandbox: every check at once. In DNS mode
+        its hosting2 is closed to new accounts (a WARNING of the hostings check): that line leaves hostings out."""
+        tls_args = ["--ca-cert", self.ca_file] if self.scheme == "https" else ["--scheme", "http"]
+        common = ["--port", str(self.http_port), *tls_args, "--token-file", self.token_file]
+        if self.username != PLUGINS_DEFAULT_USERNAME:
+            common += ["--username", self.username]
+        checks = ["dns", "register", "service-info", "core", "write"] + ["certificate"] * (self.scheme == "https")
+        return [("platform, DNS-less", ["check_pryv_platform", "--hostname", self.hostname, *common]),
+                ("platform, DNS mode", ["check_pryv_platform", "--domain", self.domain, "--address", "127.0.0.1",
+                                        "--dns-server", "127.0.0.1", "--dns-port", str(self.dns_port), *common,
+                                        "--checks", ",".join(checks)])]
+
     def _let_go(self):
         """Send the replies held so far (hfs=hung): a reset or a stop ends the hang."""
         with self._lock:

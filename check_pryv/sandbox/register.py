@@ -160,7 +160,8 @@ class Register:
             del info["api"], info["access"]
         if request.v2:  # v2 adds its serial and features (noHF: true only without an HFS worker, and the sandbox
             # serves series), and meta (api-server/src/methods/service.ts)
-            info.update(serial=SERIAL, features={"contentQueries": True}, meta=meta())
+            features = {"contentQueries": True, **({"noHF": True} if self._faults["hfs"] == "none" else {})}
+            info.update(serial=SERIAL, features=features, meta=meta())
         return json_reply(200, info)
 
 

@@ -1,6 +1,7 @@
 """High-frequency series: `POST` and `GET /events/ID/series`, as open-pryv.io v2's HFS worker answers them behind its
 API worker's proxy (components/hfs-server, api-server/src/hfsIngress.ts), and the `hfs` fault: `hung` (a stopped
-worker: the call gets no answer) and `dead` (the proxy's 502 until the worker is back)."""
+worker: the call gets no answer), `dead` (the proxy's 502 until the worker is back) and `none` (a platform run with
+no HFS worker, `cluster.hfsWorkers: 0`: the proxy's 502, and service/info's `features.noHF: true`)."""
 
 from __future__ import annotations
 
