@@ -71,9 +71,11 @@ def real_server():
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def real_dns(real_server):
-    """The real server's own DNS code beside its DNS-less core: see tests/realserver.py."""
+    """The real server's own DNS code beside its DNS-less core: see tests/realserver.py. One per test module:
+    started before a module's account was created, it answered that account NOERROR with no record (seen when
+    test_platform_real_server started it first), so each module starts its own once its accounts exist."""
     with running_real_dns(real_server, cannot) as dns:
         yield dns
 

@@ -29,7 +29,8 @@ import check_pryv
 from conftest import PLUGIN_DIR, cannot, dnsless_args, require_binary
 
 REPO = Path(__file__).resolve().parent.parent
-COMMANDS = ("check_pryv_dns", "check_pryv_register", "check_pryv_core", "check_pryv_setup", "check_pryv_sandbox")
+COMMANDS = ("check_pryv_dns", "check_pryv_register", "check_pryv_core", "check_pryv_platform", "check_pryv_setup",
+            "check_pryv_sandbox")
 SHIPPED_DIRS = ("docs", "icinga2", "nagios", "nrpe", "tests")
 
 
